@@ -1,0 +1,230 @@
+//! `GeneratorConfig`: the inputs the data is a pure function of, validated once at construction.
+
+use chrono::{Datelike, NaiveDate};
+
+/// Longest period accepted, in days (the calendar table holds one entry per day).
+pub const MAX_PERIOD_DAYS: i64 = 366 * 100;
+
+/// Largest dataset accepted, in rows (ids and byte counts stay far from overflow).
+pub const MAX_ROWS: u64 = 1 << 48;
+
+/// A closed range of days, `start..=end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Period {
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day, inclusive.
+    pub end: NaiveDate,
+}
+
+impl Period {
+    /// The period from `start` to `end`, both inclusive.
+    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Self, ConfigError> {
+        if end < start {
+            return Err(ConfigError::ReversedPeriod { start, end });
+        }
+        let days = (end - start).num_days() + 1;
+        if days > MAX_PERIOD_DAYS {
+            return Err(ConfigError::PeriodTooLong { days });
+        }
+        Ok(Self { start, end })
+    }
+
+    /// The whole calendar month `year-month`.
+    pub fn month(year: i32, month: u32) -> Result<Self, ConfigError> {
+        let start =
+            NaiveDate::from_ymd_opt(year, month, 1).ok_or(ConfigError::InvalidMonth { year, month })?;
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        };
+        let end = next.and_then(|d| d.pred_opt()).ok_or(ConfigError::InvalidMonth { year, month })?;
+        Self::new(start, end)
+    }
+
+    /// Number of days, at least 1.
+    pub fn days(&self) -> u32 {
+        ((self.end - self.start).num_days() + 1) as u32
+    }
+
+    /// Whether `date` falls inside the period.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        (self.start..=self.end).contains(&date)
+    }
+
+    /// The month `YYYY-MM` when the period is exactly one calendar month.
+    pub fn as_month(&self) -> Option<String> {
+        let month = Self::month(self.start.year(), self.start.month()).ok()?;
+        (month == *self).then(|| self.start.format("%Y-%m").to_string())
+    }
+}
+
+impl Default for Period {
+    /// June 2025, the month of the original project.
+    fn default() -> Self {
+        Self::month(2025, 6).expect("June 2025 is a valid month")
+    }
+}
+
+/// A config the generator refuses, with what is wrong and the accepted values.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// `rows` is 0.
+    #[error("rows must be at least 1")]
+    ZeroRows,
+    /// `rows` is beyond [`MAX_ROWS`].
+    #[error("rows {rows} is too large: at most {MAX_ROWS}")]
+    TooManyRows {
+        /// The rows asked for.
+        rows: u64,
+    },
+    /// The last id would not fit.
+    #[error("first id {first_id} + {rows} rows overflows the id range")]
+    IdOverflow {
+        /// The first id asked for.
+        first_id: u64,
+        /// The rows asked for.
+        rows: u64,
+    },
+    /// The period ends before it starts.
+    #[error("period ends ({end}) before it starts ({start}): give the earlier date first")]
+    ReversedPeriod {
+        /// First day given.
+        start: NaiveDate,
+        /// Last day given.
+        end: NaiveDate,
+    },
+    /// The period is longer than [`MAX_PERIOD_DAYS`].
+    #[error("period of {days} days is too long: at most {MAX_PERIOD_DAYS} days")]
+    PeriodTooLong {
+        /// Its length.
+        days: i64,
+    },
+    /// Not a calendar month.
+    #[error("{year}-{month:02} is not a month: expected YYYY-MM with MM in 01..12")]
+    InvalidMonth {
+        /// Year given.
+        year: i32,
+        /// Month given.
+        month: u32,
+    },
+    /// The anomaly rate is not a probability.
+    #[error("anomaly rate {rate} is not in [0, 1]: e.g. 0.001 for one row in a thousand")]
+    AnomalyRate {
+        /// The rate given.
+        rate: f64,
+    },
+}
+
+/// Everything the rows depend on, besides the schema version: they are a pure function of it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GeneratorConfig {
+    seed: u64,
+    rows: u64,
+    period: Period,
+    first_id: u64,
+    anomaly_rate: f64,
+}
+
+impl GeneratorConfig {
+    /// Default seed.
+    pub const DEFAULT_SEED: u64 = 42;
+    /// Default row count.
+    pub const DEFAULT_ROWS: u64 = 10_000_000;
+    /// Default first id.
+    pub const DEFAULT_FIRST_ID: u64 = 1;
+    /// Default anomaly rate: one row in a thousand.
+    pub const DEFAULT_ANOMALY_RATE: f64 = 0.001;
+
+    /// A validated config.
+    pub fn new(
+        seed: u64,
+        rows: u64,
+        period: Period,
+        first_id: u64,
+        anomaly_rate: f64,
+    ) -> Result<Self, ConfigError> {
+        if rows == 0 {
+            return Err(ConfigError::ZeroRows);
+        }
+        if rows > MAX_ROWS {
+            return Err(ConfigError::TooManyRows { rows });
+        }
+        if first_id.checked_add(rows).is_none() {
+            return Err(ConfigError::IdOverflow { first_id, rows });
+        }
+        if !(0.0..=1.0).contains(&anomaly_rate) {
+            return Err(ConfigError::AnomalyRate { rate: anomaly_rate });
+        }
+        // Re-validate a period that may come from deserialisation.
+        let period = Period::new(period.start, period.end)?;
+        Ok(Self { seed, rows, period, first_id, anomaly_rate })
+    }
+
+    /// The defaults with another seed and row count: handy in tests and examples.
+    pub fn with_rows(seed: u64, rows: u64) -> Result<Self, ConfigError> {
+        Self::new(seed, rows, Period::default(), Self::DEFAULT_FIRST_ID, Self::DEFAULT_ANOMALY_RATE)
+    }
+
+    /// Seed of every random stream.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Number of rows in the dataset.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Days the rows are spread over.
+    pub fn period(&self) -> Period {
+        self.period
+    }
+
+    /// Id of row 0.
+    pub fn first_id(&self) -> u64 {
+        self.first_id
+    }
+
+    /// Share of rows given an exceptional amount.
+    pub fn anomaly_rate(&self) -> f64 {
+        self.anomaly_rate
+    }
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        Self::with_rows(Self::DEFAULT_SEED, Self::DEFAULT_ROWS).expect("the defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn june_2025_has_30_days() {
+        let p = Period::default();
+        assert_eq!(p.days(), 30);
+        assert_eq!(p.as_month().as_deref(), Some("2025-06"));
+    }
+
+    #[test]
+    fn december_ends_on_the_31st() {
+        let p = Period::month(2024, 12).unwrap();
+        assert_eq!(p.end, NaiveDate::from_ymd_opt(2024, 12, 31).unwrap());
+    }
+
+    #[test]
+    fn invalid_configs_are_refused_with_the_reason() {
+        let p = Period::default();
+        assert_eq!(GeneratorConfig::new(1, 0, p, 1, 0.0), Err(ConfigError::ZeroRows));
+        assert!(matches!(GeneratorConfig::new(1, 10, p, 1, 1.5), Err(ConfigError::AnomalyRate { .. })));
+        assert!(matches!(GeneratorConfig::new(1, 10, p, 1, f64::NAN), Err(ConfigError::AnomalyRate { .. })));
+        assert!(matches!(GeneratorConfig::new(1, 10, p, u64::MAX, 0.0), Err(ConfigError::IdOverflow { .. })));
+        assert!(matches!(Period::month(2025, 13), Err(ConfigError::InvalidMonth { .. })));
+        let (a, b) = (p.end, p.start);
+        assert!(matches!(Period::new(a, b), Err(ConfigError::ReversedPeriod { .. })));
+    }
+}

@@ -1,0 +1,30 @@
+//! The vocabulary of mouvements, schema v1: what one synthetic insurance financial movement
+//! is, the values each column may take, and the business tables (weights, signs, agencies,
+//! amount distributions) the generator draws from and the verifier checks against.
+//!
+//! Every value round-trips through its text form:
+//!
+//! ```
+//! use mouvements_schema::{Montant, Produit, TypeOp};
+//!
+//! assert_eq!("santé".parse::<Produit>().unwrap(), Produit::Sante);
+//! assert_eq!(TypeOp::Retrocession.to_string(), "rétrocession");
+//! assert_eq!("-1250.50".parse::<Montant>().unwrap().cents(), -125_050);
+//! assert!("vol".parse::<TypeOp>().unwrap_err().to_string().contains("cotisation"));
+//! ```
+
+mod agence;
+mod error;
+mod labels;
+mod montant;
+mod mouvement;
+pub mod tables;
+
+pub use agence::AgenceId;
+pub use error::ParseError;
+pub use labels::{Pays, Produit, TypeOp};
+pub use montant::{MONTANT_MAX_LEN, Montant};
+pub use mouvement::{COLUMNS, CSV_HEADER, Mouvement, MouvementId};
+
+/// Version of the data contract; recorded in every manifest and part of the determinism key.
+pub const SCHEMA_VERSION: u32 = 1;

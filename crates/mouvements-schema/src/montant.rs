@@ -1,0 +1,141 @@
+//! `Montant`: an amount in euros held as integer cents, written with exactly two decimals.
+//! Text is produced from the integer, never through float formatting.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ParseError;
+
+/// Longest text a `Montant` can take: sign, 17 digits, point, 2 decimals.
+pub const MONTANT_MAX_LEN: usize = 21;
+
+/// An amount in euro cents; `Montant::from_cents(125_050)` is written `1250.50`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Montant(i64);
+
+impl Montant {
+    /// The amount of `cents` euro cents.
+    pub const fn from_cents(cents: i64) -> Self {
+        Self(cents)
+    }
+
+    /// The amount in cents.
+    pub const fn cents(self) -> i64 {
+        self.0
+    }
+
+    /// Writes the text form (`-1250.50`) into `buf` and returns the part written.
+    pub fn encode(self, buf: &mut [u8; MONTANT_MAX_LEN]) -> &[u8] {
+        let mut abs = self.0.unsigned_abs();
+        let mut pos = MONTANT_MAX_LEN;
+        for _ in 0..2 {
+            pos -= 1;
+            buf[pos] = b'0' + (abs % 10) as u8;
+            abs /= 10;
+        }
+        pos -= 1;
+        buf[pos] = b'.';
+        loop {
+            pos -= 1;
+            buf[pos] = b'0' + (abs % 10) as u8;
+            abs /= 10;
+            if abs == 0 {
+                break;
+            }
+        }
+        if self.0 < 0 {
+            pos -= 1;
+            buf[pos] = b'-';
+        }
+        &buf[pos..]
+    }
+}
+
+impl fmt::Display for Montant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0; MONTANT_MAX_LEN];
+        let text = self.encode(&mut buf);
+        // The encoder writes ASCII digits, '.' and '-' only.
+        f.write_str(std::str::from_utf8(text).expect("montant text is ASCII"))
+    }
+}
+
+impl FromStr for Montant {
+    type Err = ParseError;
+
+    /// Accepts exactly `-?D+.DD` with no superfluous leading zero and at most 15 integer digits.
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let bad = || {
+            ParseError::new(
+                "montant",
+                s,
+                "euros with exactly 2 decimals and a '.' separator, e.g. 1250.50 or -12.00",
+            )
+        };
+        let (negative, body) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (euros, cents) = body.split_once('.').ok_or_else(bad)?;
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(euros)
+            || cents.len() != 2
+            || !digits(cents)
+            || euros.len() > 15
+            || (euros.len() > 1 && euros.starts_with('0'))
+        {
+            return Err(bad());
+        }
+        let value =
+            euros.parse::<i64>().map_err(|_| bad())? * 100 + cents.parse::<i64>().map_err(|_| bad())?;
+        if negative && value == 0 {
+            return Err(bad());
+        }
+        Ok(Self(if negative { -value } else { value }))
+    }
+}
+
+impl serde::Serialize for Montant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Montant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn montant_has_exactly_two_decimals() {
+        assert_eq!(Montant::from_cents(125_050).to_string(), "1250.50");
+        assert_eq!(Montant::from_cents(-5).to_string(), "-0.05");
+        assert_eq!(Montant::from_cents(0).to_string(), "0.00");
+        assert_eq!(Montant::from_cents(i64::MIN).to_string(), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn malformed_montants_are_refused() {
+        for bad in
+            ["1250.5", "1250", "1250,50", "+1.00", "01.00", "-0.00", "1.000", ".50", "1e3", "", "-", "12.5a"]
+        {
+            assert!(bad.parse::<Montant>().is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn montant_text_round_trips(cents in -999_999_999_999_999i64..=999_999_999_999_999) {
+            let m = Montant::from_cents(cents);
+            prop_assert_eq!(m.to_string().parse::<Montant>(), Ok(m));
+        }
+    }
+}
