@@ -1,0 +1,235 @@
+//! The verification report: a verdict, the dataset, each shard, the problems grouped by rule,
+//! and the optional sample and statistics; rendered for people or serialised as JSON.
+
+use std::fmt::Write;
+use std::time::Instant;
+
+use mouvements_schema::Mouvement;
+use mouvements_sink::{Lake, Manifest, ShardEntry};
+use serde::Serialize;
+
+use crate::problems::{ProblemGroup, Problems};
+use crate::stats::{Count, Stats};
+
+/// What the manifest says of the dataset.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetSummary {
+    /// Rows.
+    pub rows: u64,
+    /// Stored bytes.
+    pub bytes: u64,
+    /// Shard count.
+    pub shards: u32,
+    /// `csv` or `csv-gz`.
+    pub format: String,
+    /// Whether labels were written.
+    pub labels: bool,
+    /// The producer's description (seed, period…).
+    pub description: serde_json::Value,
+    /// The tool that wrote it.
+    pub tool: String,
+}
+
+/// One shard as checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardSummary {
+    /// Object name.
+    pub name: String,
+    /// Rows read.
+    pub rows: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// CRC32C of the bytes read.
+    pub crc32c: String,
+    /// `ok`, `problems` or `missing`.
+    pub status: &'static str,
+}
+
+impl ShardSummary {
+    pub(crate) fn missing(entry: &ShardEntry) -> Self {
+        Self { name: entry.name.clone(), rows: 0, bytes: 0, crc32c: String::new(), status: "missing" }
+    }
+
+    pub(crate) fn checked(entry: &ShardEntry, rows: u64, bytes: u64, crc32c: &str, clean: bool) -> Self {
+        let status = if clean && crc32c == entry.crc32c && rows == entry.rows { "ok" } else { "problems" };
+        Self { name: entry.name.clone(), rows, bytes, crc32c: crc32c.to_owned(), status }
+    }
+}
+
+/// The whole verification report. Field names are stable: scripts read the JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The lake base.
+    pub base: String,
+    /// `pass` or `fail`.
+    pub verdict: &'static str,
+    /// The dataset, when its manifest could be read.
+    pub dataset: Option<DatasetSummary>,
+    /// Every shard.
+    pub shards: Vec<ShardSummary>,
+    /// Problems found in all.
+    pub problem_count: u64,
+    /// Problems by rule.
+    pub problems: Vec<ProblemGroup>,
+    /// Sampled rows, with `--sample`.
+    pub sample: Option<Vec<Mouvement>>,
+    /// Statistics, with `--stats`.
+    pub stats: Option<Stats>,
+    /// Wall time.
+    pub seconds: f64,
+    /// Stored megabytes (10^6) read per second.
+    pub mb_per_second: f64,
+}
+
+impl Report {
+    pub(crate) fn new(
+        lake: &Lake,
+        manifest: Option<&Manifest>,
+        shards: Vec<ShardSummary>,
+        problems: Problems,
+        sample: Option<Vec<Mouvement>>,
+        stats: Option<Stats>,
+        started: Instant,
+    ) -> Self {
+        let seconds = started.elapsed().as_secs_f64();
+        let bytes: u64 = shards.iter().map(|s| s.bytes).sum();
+        let groups = problems.into_groups();
+        Self {
+            base: lake.url().to_string(),
+            verdict: if groups.is_empty() { "pass" } else { "fail" },
+            dataset: manifest.map(|m| DatasetSummary {
+                rows: m.rows,
+                bytes: m.bytes,
+                shards: m.dataset.shard_count,
+                format: m.dataset.format.name().to_owned(),
+                labels: m.dataset.labels,
+                description: m.dataset.description.clone(),
+                tool: m.tool.clone(),
+            }),
+            shards,
+            problem_count: groups.iter().map(|g| g.total).sum(),
+            problems: groups,
+            sample,
+            stats,
+            seconds,
+            mb_per_second: bytes as f64 / 1e6 / seconds.max(1e-9),
+        }
+    }
+
+    /// Whether every rule holds.
+    pub fn passed(&self) -> bool {
+        self.verdict == "pass"
+    }
+
+    /// The report for people.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "Dataset {}", self.base);
+        if let Some(d) = &self.dataset {
+            let _ = writeln!(
+                out,
+                "  {} rows, {} shards ({}), {} bytes, written by {}",
+                d.rows, d.shards, d.format, d.bytes, d.tool
+            );
+            let _ = writeln!(out, "  {}", d.description);
+        }
+        for s in &self.shards {
+            let _ = writeln!(
+                out,
+                "  {:<40} {:>12} rows {:>14} bytes  crc32c {:<8}  {}",
+                s.name, s.rows, s.bytes, s.crc32c, s.status
+            );
+        }
+        if let Some(sample) = &self.sample {
+            let _ = writeln!(out, "\nSample ({} rows)", sample.len());
+            let _ = writeln!(
+                out,
+                "  id_mouvement date_op    produit    type_op                     montant agence pays"
+            );
+            for r in sample {
+                let _ = writeln!(
+                    out,
+                    "  {:<12} {:<10} {:<10} {:<20} {:>14} {:<6} {}",
+                    r.id_mouvement.to_string(),
+                    r.date_op.to_string(),
+                    r.produit.label(),
+                    r.type_op.label(),
+                    r.montant.to_string(),
+                    r.agence_id.to_string(),
+                    r.pays.label()
+                );
+            }
+        }
+        if let Some(stats) = &self.stats {
+            render_stats(&mut out, stats);
+        }
+        if !self.problems.is_empty() {
+            let _ = writeln!(out, "\nProblems ({} in all)", self.problem_count);
+            for g in &self.problems {
+                let _ = writeln!(out, "  {} — {} occurrence(s)", g.rule, g.total);
+                for p in &g.examples {
+                    let place =
+                        if p.line > 0 { format!("{} line {}", p.shard, p.line) } else { p.shard.clone() };
+                    let column = p.column.map(|c| format!(" column {c}:")).unwrap_or_default();
+                    let _ = writeln!(out, "    {place}{column} {}", p.value);
+                }
+                if g.total > g.examples.len() as u64 {
+                    let _ = writeln!(out, "    … and {} more", g.total - g.examples.len() as u64);
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nVerdict: {} ({:.1} s, {:.0} MB/s)",
+            if self.passed() { "PASS — every rule holds" } else { "FAIL — see the problems above" },
+            self.seconds,
+            self.mb_per_second
+        );
+        out
+    }
+}
+
+fn render_counts(out: &mut String, title: &str, counts: &[Count]) {
+    let _ = writeln!(out, "\n{title}");
+    for c in counts {
+        let _ = writeln!(out, "  {:<22} {:>12} {:>7.2} %", c.key, c.count, c.share * 100.0);
+    }
+}
+
+fn render_stats(out: &mut String, stats: &Stats) {
+    render_counts(out, "Rows per shard", &stats.rows_per_shard);
+    render_counts(out, "By pays", &stats.by_pays);
+    render_counts(out, "By produit", &stats.by_produit);
+    render_counts(out, "By type_op", &stats.by_type_op);
+    render_counts(out, "By agence_id", &stats.by_agence);
+    let _ = writeln!(out, "\nMontant by type_op (euros)");
+    let _ = writeln!(
+        out,
+        "  {:<22} {:>10} {:>16} {:>11} {:>12} {:>12} {:>11} {:>11} {:>11}",
+        "type_op", "count", "sum", "mean", "min", "max", "p50", "p95", "p99"
+    );
+    for a in &stats.montant_by_type_op {
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>10} {:>16.2} {:>11.2} {:>12.2} {:>12.2} {:>11.2} {:>11.2} {:>11.2}",
+            a.type_op, a.count, a.sum, a.mean, a.min, a.max, a.p50, a.p95, a.p99
+        );
+    }
+    render_counts(out, "Rows per day", &stats.rows_per_day);
+    let an = &stats.anomalies;
+    let _ = writeln!(out, "\nAnomalies: {} row(s) flagged by {}", an.flagged_count, an.rule);
+    for f in an.top.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "  {} {:<20} {:<10} |montant| {:>14.2}  z {:.1}",
+            f.id_mouvement, f.type_op, f.produit, f.abs_montant, f.robust_z
+        );
+    }
+    if let Some(e) = &an.evaluation {
+        let _ = writeln!(
+            out,
+            "  against {} labelled anomalies: precision {:.3}, recall {:.3}",
+            e.labelled, e.precision, e.recall
+        );
+    }
+}
