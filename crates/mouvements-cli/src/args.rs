@@ -55,6 +55,7 @@ pub struct BaseArg {
 
 /// Flags of `generate` (and `config`).
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // each is an independent on/off flag
 pub struct GenerateArgs {
     #[command(flatten)]
     pub base: BaseArg,

@@ -56,7 +56,7 @@ pub struct Summary {
 pub const TOOL: &str = concat!("mouvements-gen ", env!("CARGO_PKG_VERSION"));
 
 /// Runs `generate`.
-pub fn run(settings: &GenerateSettings, log: &Log, show_progress: bool) -> Result<Summary, Failure> {
+pub fn run(settings: &GenerateSettings, log: Log, show_progress: bool) -> Result<Summary, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(settings.threads + 4)
@@ -66,15 +66,15 @@ pub fn run(settings: &GenerateSettings, log: &Log, show_progress: bool) -> Resul
     runtime.block_on(generate(settings, log, show_progress))
 }
 
-async fn generate(settings: &GenerateSettings, log: &Log, show_progress: bool) -> Result<Summary, Failure> {
+async fn generate(settings: &GenerateSettings, log: Log, show_progress: bool) -> Result<Summary, Failure> {
     let started = Instant::now();
-    let lake = Arc::new(Lake::open(&settings.url, &StoreOptions::from_env()).map_err(access)?);
+    let lake = Arc::new(Lake::open(&settings.url, &StoreOptions::from_env()).map_err(Failure::from)?);
     let dataset = settings.dataset();
     let generator = Arc::new(Generator::new(settings.config));
     let owned: Vec<u32> = (0..settings.shards)
         .filter(|s| plan::task_owns(settings.task.index, settings.task.count, *s))
         .collect();
-    let kept = lake.prepare(&dataset, settings.mode, &owned).await.map_err(access)?;
+    let kept = lake.prepare(&dataset, settings.mode, &owned).await.map_err(Failure::from)?;
     let todo: Vec<ShardPlan> = generator
         .shards(settings.shards)
         .into_iter()
@@ -105,7 +105,7 @@ async fn generate(settings: &GenerateSettings, log: &Log, show_progress: bool) -
             progress: Arc::clone(&progress),
             cancel: Arc::clone(&cancel),
             labels: settings.labels,
-            log: *log,
+            log,
         };
         let permits = Arc::clone(&permits);
         tasks.spawn(async move {
@@ -114,31 +114,7 @@ async fn generate(settings: &GenerateSettings, log: &Log, show_progress: bool) -
         });
     }
 
-    let mut written = Vec::new();
-    let mut failure: Option<Failure> = None;
-    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
-    loop {
-        tokio::select! {
-            next = tasks.join_next() => match next {
-                None => break,
-                Some(Ok(Ok(index))) => written.push(index),
-                Some(Ok(Err(e))) => {
-                    cancel.store(true, Ordering::Relaxed);
-                    failure.get_or_insert(access(e));
-                }
-                Some(Err(join)) => {
-                    cancel.store(true, Ordering::Relaxed);
-                    failure.get_or_insert(Failure::Access(format!("a shard task failed: {join}")));
-                }
-            },
-            _ = &mut interrupt, if !cancel.load(Ordering::Relaxed) => {
-                cancel.store(true, Ordering::Relaxed);
-                failure = Some(Failure::Interrupted(
-                    "interrupted: unfinished uploads were aborted and no _SUCCESS was written; rerun with --resume to finish".into(),
-                ));
-            }
-        }
-    }
+    let (mut written, failure) = wait_for_shards(tasks, &cancel).await;
     progress.finish();
     if let Some(failure) = failure {
         return Err(match failure {
@@ -150,7 +126,7 @@ async fn generate(settings: &GenerateSettings, log: &Log, show_progress: bool) -
     }
     written.sort_unstable();
 
-    let outcome = lake.try_commit(&dataset, TOOL).await.map_err(access)?;
+    let outcome = lake.try_commit(&dataset, TOOL).await.map_err(Failure::from)?;
     let seconds = started.elapsed().as_secs_f64();
     let bytes = progress.bytes();
     let (status, missing, dataset_rows, dataset_files) = match &outcome {
@@ -175,8 +151,38 @@ async fn generate(settings: &GenerateSettings, log: &Log, show_progress: bool) -
     })
 }
 
-fn access(e: SinkError) -> Failure {
-    Failure::Access(e.to_string())
+/// Waits for every shard task; on the first failure or on Ctrl-C, tells the others to stop
+/// (their uploads abort) and still waits for them, so nothing is left half-written.
+async fn wait_for_shards(
+    mut tasks: JoinSet<Result<u32, SinkError>>,
+    cancel: &AtomicBool,
+) -> (Vec<u32>, Option<Failure>) {
+    let mut written = Vec::new();
+    let mut failure: Option<Failure> = None;
+    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => match next {
+                None => break,
+                Some(Ok(Ok(index))) => written.push(index),
+                Some(Ok(Err(e))) => {
+                    cancel.store(true, Ordering::Relaxed);
+                    failure.get_or_insert(Failure::from(e));
+                }
+                Some(Err(join)) => {
+                    cancel.store(true, Ordering::Relaxed);
+                    failure.get_or_insert(Failure::Access(format!("a shard task failed: {join}")));
+                }
+            },
+            _ = &mut interrupt, if !cancel.load(Ordering::Relaxed) => {
+                cancel.store(true, Ordering::Relaxed);
+                failure = Some(Failure::Interrupted(
+                    "interrupted: unfinished uploads were aborted and no _SUCCESS was written; rerun with --resume to finish".into(),
+                ));
+            }
+        }
+    }
+    (written, failure)
 }
 
 /// Everything one shard needs.

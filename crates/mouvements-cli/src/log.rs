@@ -22,23 +22,23 @@ impl Log {
 
     /// Whether progress events (one per shard) are worth printing: always in JSON, in text
     /// only when stderr is not a terminal (a terminal has the progress bar).
-    pub fn wants_progress(&self) -> bool {
+    pub fn wants_progress(self) -> bool {
         !self.quiet && (self.format == LogFormat::Json || !std::io::stderr().is_terminal())
     }
 
     /// An informational event with structured fields.
-    pub fn info(&self, message: &str, fields: &[(&str, Value)]) {
+    pub fn info(self, message: &str, fields: &[(&str, Value)]) {
         if !self.quiet {
             self.emit("INFO", message, fields);
         }
     }
 
     /// An error: always printed.
-    pub fn error(&self, message: &str) {
+    pub fn error(self, message: &str) {
         self.emit("ERROR", message, &[]);
     }
 
-    fn emit(&self, severity: &str, message: &str, fields: &[(&str, Value)]) {
+    fn emit(self, severity: &str, message: &str, fields: &[(&str, Value)]) {
         let line = match self.format {
             LogFormat::Text => {
                 let extra: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -43,6 +43,12 @@ impl Failure {
     }
 }
 
+impl From<mouvements_sink::SinkError> for Failure {
+    fn from(e: mouvements_sink::SinkError) -> Self {
+        Failure::Access(e.to_string())
+    }
+}
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
@@ -52,7 +58,7 @@ fn main() -> ExitCode {
     let quiet = matches!(&cli.command, Command::Generate(g) if g.quiet);
     let log = Log::new(cli.log_format, quiet);
     let sub = matches.subcommand().map(|(_, m)| m).expect("clap requires a subcommand");
-    match run(cli.command, sub, &log) {
+    match run(cli.command, sub, log) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             match &failure {
@@ -73,7 +79,7 @@ fn print_json(value: &impl serde::Serialize) {
     let _ = writeln!(std::io::stdout(), "{text}");
 }
 
-fn run(command: Command, matches: &clap::ArgMatches, log: &Log) -> Result<(), Failure> {
+fn run(command: Command, matches: &clap::ArgMatches, log: Log) -> Result<(), Failure> {
     match command {
         Command::Generate(args) => {
             let settings = settings::resolve(&args, matches, &env).map_err(Failure::Usage)?;

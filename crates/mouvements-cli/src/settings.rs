@@ -119,6 +119,53 @@ fn task_env(
     Ok(None)
 }
 
+/// This task's number and the task count, from flags or the job runners' variables.
+fn resolve_task(
+    args: &GenerateArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Task, Source, Source), String> {
+    let index = task_env(
+        args.task_index,
+        &["CLOUD_RUN_TASK_INDEX", "BATCH_TASK_INDEX", "JOB_COMPLETION_INDEX"],
+        env,
+    )?;
+    let count =
+        task_env(args.task_count, &["CLOUD_RUN_TASK_COUNT", "BATCH_TASK_COUNT", "JOB_COMPLETIONS"], env)?;
+    // Name the flag itself in messages, not just "flag".
+    let origin = |source: &Source, flag: &str| match source {
+        Source::Flag => flag.to_owned(),
+        other => other.to_string(),
+    };
+    match (index, count) {
+        (None, None) => Ok((Task { index: 0, count: 1 }, Source::Default, Source::Default)),
+        (None, Some((1, source))) => Ok((Task { index: 0, count: 1 }, Source::Default, source)),
+        (Some((index, source)), None) => Err(format!(
+            "task index {index} (from {}) needs a task count: pass --task-count or set CLOUD_RUN_TASK_COUNT",
+            origin(&source, "--task-index")
+        )),
+        (None, Some((count, source))) => Err(format!(
+            "task count {count} (from {}) needs a task index: pass --task-index",
+            origin(&source, "--task-count")
+        )),
+        (Some((index, is)), Some((count, cs))) => {
+            if count == 0 {
+                return Err(format!(
+                    "task count 0 (from {}) must be at least 1",
+                    origin(&cs, "--task-count")
+                ));
+            }
+            if index >= count {
+                return Err(format!(
+                    "task index {index} (from {}) must be below the task count {count} (from {}): tasks are numbered from 0",
+                    origin(&is, "--task-index"),
+                    origin(&cs, "--task-count")
+                ));
+            }
+            Ok((Task { index, count }, is, cs))
+        }
+    }
+}
+
 /// Names of environment variables whose values must never be printed.
 pub fn is_secret(var: &str) -> bool {
     ["KEY", "SECRET", "TOKEN", "PASSWORD", "ACCESS_KEY_ID"].iter().any(|s| var.contains(s))
@@ -159,50 +206,7 @@ pub fn resolve(
     let config = GeneratorConfig::new(args.seed, args.rows, period, args.first_id, args.anomaly_rate)
         .map_err(|e| format!("invalid generation settings: {e}"))?;
 
-    let index = task_env(
-        args.task_index,
-        &["CLOUD_RUN_TASK_INDEX", "BATCH_TASK_INDEX", "JOB_COMPLETION_INDEX"],
-        env,
-    )?;
-    let count =
-        task_env(args.task_count, &["CLOUD_RUN_TASK_COUNT", "BATCH_TASK_COUNT", "JOB_COMPLETIONS"], env)?;
-    // Name the flag itself in messages, not just "flag".
-    let origin = |source: &Source, flag: &str| match source {
-        Source::Flag => flag.to_owned(),
-        other => other.to_string(),
-    };
-    let (task, index_source, count_source) = match (index, count) {
-        (None, None) => (Task { index: 0, count: 1 }, Source::Default, Source::Default),
-        (None, Some((1, source))) => (Task { index: 0, count: 1 }, Source::Default, source),
-        (Some((index, source)), None) => {
-            return Err(format!(
-                "task index {index} (from {}) needs a task count: pass --task-count or set CLOUD_RUN_TASK_COUNT",
-                origin(&source, "--task-index")
-            ));
-        }
-        (None, Some((count, source))) => {
-            return Err(format!(
-                "task count {count} (from {}) needs a task index: pass --task-index",
-                origin(&source, "--task-count")
-            ));
-        }
-        (Some((index, is)), Some((count, cs))) => {
-            if count == 0 {
-                return Err(format!(
-                    "task count 0 (from {}) must be at least 1",
-                    origin(&cs, "--task-count")
-                ));
-            }
-            if index >= count {
-                return Err(format!(
-                    "task index {index} (from {}) must be below the task count {count} (from {}): tasks are numbered from 0",
-                    origin(&is, "--task-index"),
-                    origin(&cs, "--task-count")
-                ));
-            }
-            (Task { index, count }, is, cs)
-        }
-    };
+    let (task, index_source, count_source) = resolve_task(args, env)?;
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         |t| t as usize,

@@ -122,9 +122,9 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
         }
         _ => Vec::new(),
     };
-    let candidate_limit = candidate_limit(&facts);
-    let checks = spawn_checks(&lake, &manifest, &facts, &survey, &sample_rows, options, candidate_limit);
-    let mut stats = options.stats.then(|| stats::StatsBuilder::new(candidate_limit));
+    let candidate_share = candidate_share(&facts);
+    let checks = spawn_checks(&lake, &manifest, &facts, &survey, &sample_rows, options, candidate_share);
+    let mut stats = options.stats.then(|| stats::StatsBuilder::new(candidate_share));
     let mut sample = Vec::new();
     let shards = collect(&manifest, checks, &mut problems, &mut sample, stats.as_mut()).await?;
 
@@ -156,7 +156,7 @@ fn spawn_checks(
     survey: &Survey,
     sample_rows: &[u64],
     options: &VerifyOptions,
-    candidate_limit: usize,
+    candidate_share: f64,
 ) -> Vec<Check> {
     let permits = Arc::new(Semaphore::new(options.threads.max(1)));
     let mut first_row = 0;
@@ -172,7 +172,7 @@ fn spawn_checks(
                 .copied()
                 .filter(|r| (first_row..first_row + entry.rows).contains(r))
                 .collect(),
-            stats: options.stats.then_some(candidate_limit),
+            stats: options.stats.then_some(candidate_share),
         };
         first_row += entry.rows;
         if !survey.shards.contains_key(&entry.name) {
@@ -316,10 +316,10 @@ fn check_set(manifest: &Manifest, facts: &Facts, survey: &Survey, problems: &mut
     }
 }
 
-/// Anomaly candidates to keep per (type, product): enough for every expected anomaly, capped.
-fn candidate_limit(facts: &Facts) -> usize {
-    let expected = facts.generator.rows as f64 * facts.generator.anomaly_rate;
-    ((expected * 3.0) as usize).clamp(1024, 100_000)
+/// Share of rows kept as anomaly candidates: three times what the rule should flag (the
+/// anomalies, plus the ~0.05 % of ordinary rows beyond the threshold), at most all of them.
+fn candidate_share(facts: &Facts) -> f64 {
+    (3.0 * (facts.generator.anomaly_rate + 0.0005)).min(1.0)
 }
 
 /// The ground-truth anomaly ids from `raw/_labels/`.

@@ -27,8 +27,8 @@ pub struct Expected {
     pub first_row: u64,
     /// Dataset row indices to keep as samples, ascending.
     pub sample_rows: Vec<u64>,
-    /// Anomaly candidates kept per (type, product) when collecting statistics; `None`: no statistics.
-    pub stats: Option<usize>,
+    /// Share of rows kept as anomaly candidates when collecting statistics; `None`: no statistics.
+    pub stats: Option<f64>,
 }
 
 /// What a shard turned out to hold.

@@ -9,9 +9,12 @@ use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Mouvement, Pays, Produit, TypeOp};
 use serde::Serialize;
 
-/// Sub-buckets per power of two: percentiles are exact to within 1/256 (0.4 %).
-const SUB_BITS: u32 = 8;
-const BUCKETS: usize = 64 << SUB_BITS;
+/// Sub-buckets per power of two: percentiles are exact to within 1/128 (0.8 %).
+const SUB_BITS: u32 = 7;
+/// Powers of two covered: amounts up to 2^47 cents (1.4 trillion euros); larger ones share
+/// the last bucket. 48 × 128 buckets keep a histogram at 48 KiB.
+const EXPONENTS: usize = 48;
+const BUCKETS: usize = EXPONENTS << SUB_BITS;
 
 /// A log-bucketed histogram of absolute amounts in cents, per sign.
 #[derive(Clone)]
@@ -25,7 +28,7 @@ fn bucket(abs: u64) -> usize {
     }
     let exp = abs.ilog2();
     let shift = exp - SUB_BITS;
-    (((shift + 1) as usize) << SUB_BITS) + ((abs >> shift) as usize - (1 << SUB_BITS))
+    ((((shift + 1) as usize) << SUB_BITS) + ((abs >> shift) as usize - (1 << SUB_BITS))).min(BUCKETS - 1)
 }
 
 /// The middle of a bucket's range, in cents.
@@ -138,18 +141,25 @@ pub struct StatsBuilder {
     max: [i64; 19],
     amounts: Vec<AmountDistribution>,
     days: BTreeMap<NaiveDate, u64>,
+    /// Rows seen per (type, product).
+    pair_rows: Vec<u64>,
     /// Per (type, product): the largest amounts seen, as anomaly candidates.
     candidates: Vec<BinaryHeap<Candidate>>,
-    candidate_limit: usize,
+    /// Share of each pair's rows kept as candidates.
+    candidate_share: f64,
 }
+
+/// Candidates kept per pair whatever its size, so small pairs are fully covered.
+const MIN_CANDIDATES: usize = 64;
 
 fn pair(type_op: TypeOp, produit: Produit) -> usize {
     type_op.index() * 4 + produit.index()
 }
 
 impl StatsBuilder {
-    /// An empty builder keeping up to `candidate_limit` anomaly candidates per (type, product).
-    pub fn new(candidate_limit: usize) -> Self {
+    /// An empty builder keeping, per (type, product), the largest `candidate_share` of its
+    /// rows (at least [`MIN_CANDIDATES`]) as anomaly candidates.
+    pub fn new(candidate_share: f64) -> Self {
         Self {
             rows: 0,
             pays: [0; 5],
@@ -161,8 +171,9 @@ impl StatsBuilder {
             max: [i64::MIN; 19],
             amounts: vec![AmountDistribution::new(); 19 * 4],
             days: BTreeMap::new(),
+            pair_rows: vec![0; 19 * 4],
             candidates: vec![BinaryHeap::new(); 19 * 4],
-            candidate_limit,
+            candidate_share,
         }
     }
 
@@ -180,14 +191,20 @@ impl StatsBuilder {
         let p = pair(row.type_op, row.produit);
         self.amounts[p].add(cents);
         *self.days.entry(row.date_op).or_insert(0) += 1;
+        self.pair_rows[p] += 1;
+        let limit = self.candidate_limit(p);
         let heap = &mut self.candidates[p];
         let candidate = Reverse((cents.unsigned_abs(), row.id_mouvement.0));
-        if heap.len() < self.candidate_limit {
+        if heap.len() < limit {
             heap.push(candidate);
         } else if heap.peek().is_some_and(|smallest| candidate < *smallest) {
             heap.pop();
             heap.push(candidate);
         }
+    }
+
+    fn candidate_limit(&self, pair: usize) -> usize {
+        ((self.pair_rows[pair] as f64 * self.candidate_share) as usize).max(MIN_CANDIDATES)
     }
 
     /// Adds another shard's statistics.
@@ -216,10 +233,15 @@ impl StatsBuilder {
         for (day, n) in other.days {
             *self.days.entry(day).or_insert(0) += n;
         }
-        for (heap, theirs) in self.candidates.iter_mut().zip(other.candidates) {
+        for (a, b) in self.pair_rows.iter_mut().zip(&other.pair_rows) {
+            *a += b;
+        }
+        for (p, theirs) in other.candidates.into_iter().enumerate() {
+            let limit = self.candidate_limit(p);
+            let heap = &mut self.candidates[p];
             for candidate in theirs {
                 heap.push(candidate);
-                if heap.len() > self.candidate_limit {
+                if heap.len() > limit {
                     heap.pop();
                 }
             }
@@ -314,7 +336,7 @@ impl StatsBuilder {
                         });
                     }
                 }
-                capped |= rows_above == self.candidate_limit;
+                capped |= rows_above == self.candidates[i].len();
             }
         }
         flagged.sort_by(|a, b| b.robust_z.total_cmp(&a.robust_z));
@@ -366,11 +388,11 @@ pub struct AmountStats {
     pub min: f64,
     /// Largest amount.
     pub max: f64,
-    /// Median (within 0.4 %).
+    /// Median (within 0.8 %).
     pub p50: f64,
-    /// 95th percentile (within 0.4 %).
+    /// 95th percentile (within 0.8 %).
     pub p95: f64,
-    /// 99th percentile (within 0.4 %).
+    /// 99th percentile (within 0.8 %).
     pub p99: f64,
 }
 
@@ -452,7 +474,7 @@ mod tests {
             assert!(b >= previous);
             previous = b;
             let mid = bucket_value(b);
-            assert!((mid - abs as f64).abs() <= abs as f64 / 256.0 + 1.0, "{abs}: {mid}");
+            assert!((mid - abs as f64).abs() <= abs as f64 / 128.0 + 1.0, "{abs}: {mid}");
         }
     }
 
