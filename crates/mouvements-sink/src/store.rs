@@ -63,6 +63,7 @@ pub fn open_store(
             let probe = path.join(format!(".mouvements-write-probe-{}", std::process::id()));
             std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)).map_err(not_writable)?;
             let store = LocalFileSystem::new_with_prefix(path)
+                .map(|store| store.with_fsync(true))
                 .map_err(|e| open_error(e, "check that the folder exists and is readable"))?;
             Ok((Arc::new(store), String::new()))
         }

@@ -1,0 +1,135 @@
+# The GCP side of mouvements: the lake bucket with its lifecycle rules, a least-privilege
+# service account, an image repository, and the Cloud Run job that runs mouvements-gen with
+# one task per group of shards.
+
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 5.30"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+locals {
+  apis  = ["run.googleapis.com", "artifactregistry.googleapis.com", "storage.googleapis.com", "iam.googleapis.com", "logging.googleapis.com"]
+  image = "${var.region}-docker.pkg.dev/${var.project_id}/${var.repository}/mouvements-gen:${var.image_tag}"
+  lake  = "gs://${google_storage_bucket.lake.name}/${var.lake_prefix}"
+}
+
+resource "google_project_service" "apis" {
+  for_each           = toset(local.apis)
+  service            = each.value
+  disable_on_destroy = false
+}
+
+resource "google_storage_bucket" "lake" {
+  name                        = var.bucket_name
+  location                    = var.region
+  uniform_bucket_level_access = true
+  force_destroy               = false
+
+  versioning {
+    enabled = false
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = var.tmp_retention_days
+      matches_prefix = ["${var.lake_prefix}/tmp/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = var.raw_cold_after_days
+      matches_prefix = ["${var.lake_prefix}/raw/"]
+    }
+    action {
+      type          = "SetStorageClass"
+      storage_class = var.raw_cold_storage_class
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The lake's four stages, as folder markers (the job writes raw/; Databricks the others).
+resource "google_storage_bucket_object" "stages" {
+  for_each = toset(["tmp", "raw", "staging", "delta"])
+  bucket   = google_storage_bucket.lake.name
+  name     = "${var.lake_prefix}/${each.value}/"
+  content  = " "
+}
+
+resource "google_service_account" "job" {
+  account_id   = "mouvements-gen"
+  display_name = "mouvements-gen Cloud Run job"
+}
+
+# Least privilege: object create, read, list and delete on this bucket only.
+resource "google_storage_bucket_iam_member" "job_objects" {
+  bucket = google_storage_bucket.lake.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.job.email}"
+}
+
+resource "google_artifact_registry_repository" "images" {
+  location      = var.region
+  repository_id = var.repository
+  format        = "DOCKER"
+  depends_on    = [google_project_service.apis]
+}
+
+resource "google_cloud_run_v2_job" "generate" {
+  name                = var.job_name
+  location            = var.region
+  deletion_protection = false
+
+  template {
+    task_count  = var.task_count
+    parallelism = var.parallelism
+
+    template {
+      service_account = google_service_account.job.email
+      timeout         = var.task_timeout
+      max_retries     = var.max_retries
+
+      containers {
+        image = local.image
+        args  = concat(["generate", "--log-format", "json", "--resume"], var.generate_args)
+
+        env {
+          name  = "GCS_BUCKET_BASE"
+          value = local.lake
+        }
+        env {
+          name  = "GCP_PROJECT_ID"
+          value = var.project_id
+        }
+        env {
+          name  = "GCP_REGION"
+          value = var.region
+        }
+
+        resources {
+          limits = {
+            cpu    = var.cpu
+            memory = var.memory
+          }
+        }
+      }
+    }
+  }
+
+  depends_on = [google_project_service.apis, google_storage_bucket_iam_member.job_objects]
+}

@@ -1,0 +1,99 @@
+variable "project_id" {
+  description = "GCP project that hosts the bucket, the image repository and the job."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the bucket, the repository and the Cloud Run job."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "bucket_name" {
+  description = "Name of the data lake bucket (created here)."
+  type        = string
+}
+
+variable "lake_prefix" {
+  description = "Folder of the lake inside the bucket (tmp/, raw/, staging/, delta/ live under it)."
+  type        = string
+  default     = "mouvements"
+}
+
+variable "repository" {
+  description = "Artifact Registry repository for the image."
+  type        = string
+  default     = "mouvements"
+}
+
+variable "image_tag" {
+  description = "Tag of the mouvements-gen image that deploy.sh pushes."
+  type        = string
+  default     = "latest"
+}
+
+variable "job_name" {
+  description = "Name of the Cloud Run job."
+  type        = string
+  default     = "mouvements-gen"
+}
+
+variable "task_count" {
+  description = "Tasks per execution: each writes the shards s with s % task_count == its index."
+  type        = number
+  default     = 5
+}
+
+variable "parallelism" {
+  description = "Tasks running at once."
+  type        = number
+  default     = 5
+}
+
+variable "generate_args" {
+  description = "Arguments after `mouvements-gen generate` (rows, shards, seed, month...)."
+  type        = list(string)
+  default     = ["--rows", "10M", "--shards", "5", "--seed", "42", "--month", "2025-06"]
+}
+
+variable "task_timeout" {
+  description = "Longest a task may run."
+  type        = string
+  default     = "3600s"
+}
+
+variable "max_retries" {
+  description = "Retries of a failed task (a retried task rewrites its shards, byte for byte)."
+  type        = number
+  default     = 1
+}
+
+variable "cpu" {
+  description = "CPUs per task."
+  type        = string
+  default     = "2"
+}
+
+variable "memory" {
+  description = "Memory per task (cloud output needs about threads x 80 MiB)."
+  type        = string
+  default     = "1Gi"
+}
+
+variable "tmp_retention_days" {
+  description = "Days after which objects under tmp/ are deleted."
+  type        = number
+  default     = 3
+}
+
+variable "raw_cold_after_days" {
+  description = "Days after which objects under raw/ move to a colder storage class."
+  type        = number
+  default     = 30
+}
+
+variable "raw_cold_storage_class" {
+  description = "Storage class raw/ objects move to."
+  type        = string
+  default     = "NEARLINE"
+}
