@@ -228,6 +228,31 @@ fn bench_verify(
     Ok(())
 }
 
+/// Peak RSS of `generate` at other row counts, against the default run's.
+fn bench_rss(bin: &str, work: &Path, sizes: &[u64], reference: Sample, table: &mut Vec<Row>) -> Result<()> {
+    let rss = |s: &Sample| s.rss_kib.map(|k| k as f64 / 1024.0);
+    for &n in sizes {
+        let other = work.join(format!("lake-{n}"));
+        let (sample, _) = measure(
+            bin,
+            &["generate", "-o", &other.to_string_lossy(), "-n", &n.to_string(), "-s", "5", "-q"],
+        )?;
+        let _ = std::fs::remove_dir_all(&other);
+        table.push(Row {
+            what: format!("generate {n} rows (peak RSS)"),
+            seconds: sample.seconds,
+            rows_per_s: Some(n as f64 / sample.seconds),
+            mb_per_s: None,
+            rss_mib: rss(&sample),
+            ratio: rss(&reference)
+                .zip(rss(&sample))
+                .map(|(base, this)| (this / base, "RSS of the default run")),
+        });
+    }
+
+    Ok(())
+}
+
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
@@ -270,7 +295,11 @@ pub fn run(args: &[String]) -> Result<()> {
     let dd = median(runs, || {
         let _ = std::fs::remove_file(&dd_out);
         settle();
-        Ok(measure("dd", &["if=/dev/zero", &format!("of={dd_out}"), "bs=1M", &format!("count={mib}"), "conv=fsync"])?.0)
+        Ok(measure(
+            "dd",
+            &["if=/dev/zero", &format!("of={dd_out}"), "bs=1M", &format!("count={mib}"), "conv=fsync"],
+        )?
+        .0)
     })?;
     let _ = std::fs::remove_file(&dd_out);
     let rss = |s: &Sample| s.rss_kib.map(|k| k as f64 / 1024.0);
@@ -291,25 +320,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ratio: Some((generate.seconds / dd.seconds, "dd's time")),
     });
 
-    // Peak RSS as rows grow.
-    for n in [rows / 10, big] {
-        let other = work.join(format!("lake-{n}"));
-        let (sample, _) = measure(
-            &bin,
-            &["generate", "-o", &other.to_string_lossy(), "-n", &n.to_string(), "-s", "5", "-q"],
-        )?;
-        let _ = std::fs::remove_dir_all(&other);
-        table.push(Row {
-            what: format!("generate {n} rows (peak RSS)"),
-            seconds: sample.seconds,
-            rows_per_s: Some(n as f64 / sample.seconds),
-            mb_per_s: None,
-            rss_mib: rss(&sample),
-            ratio: rss(&generate)
-                .zip(rss(&sample))
-                .map(|(base, this)| (this / base, "RSS of the default run")),
-        });
-    }
+    bench_rss(&bin, &work, &[rows / 10, big], generate, &mut table)?;
 
     let python = duckdb_python();
     bench_verify(&bin, &lake_text, rows, bytes, runs, python.as_deref(), &mut table)?;
