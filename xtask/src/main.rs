@@ -10,6 +10,7 @@ mod azure;
 mod bench;
 mod emulators;
 mod process;
+mod release;
 mod smoke;
 
 use anyhow::{Result, bail};
@@ -21,7 +22,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("verify") => verify(),
         Some("bench") => bench::run(&args[1..]),
-        _ => bail!("usage: cargo xtask <verify | bench [--quick] [--runs N]>"),
+        Some("release") => release::run(&root),
+        _ => bail!("usage: cargo xtask <verify | bench [--quick] [--runs N] | release>"),
     }
 }
 
@@ -33,11 +35,13 @@ fn verify() -> Result<()> {
         &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
         &[],
     )?;
+    release::check_scripts()?;
     let emulators = emulators::Emulators::start()?;
     let env = emulators.test_env();
     process::run("cargo", &["test", "--workspace", "--locked"], &env)?;
     smoke::run(&env)?;
     drop(emulators);
+    release::self_test()?;
     println!("\nxtask verify: all checks passed");
     Ok(())
 }

@@ -1,0 +1,170 @@
+//! The Terraform in `terraform/`, parsed with an HCL parser and checked for what can drift
+//! from the code: the job's arguments and variables must be ones `mouvements-gen` accepts,
+//! the task count must be a variable, and the bucket's rules and least-privilege binding must
+//! stay in place.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::mouvements_gen;
+use hcl::{Block, Body, Expression};
+
+fn terraform(file: &str) -> Body {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../terraform").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    hcl::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn blocks<'a>(body: &'a Body, identifier: &str) -> impl Iterator<Item = &'a Block> {
+    let identifier = identifier.to_owned();
+    body.blocks().filter(move |b| b.identifier() == identifier)
+}
+
+fn resource<'a>(body: &'a Body, kind: &str, name: &str) -> &'a Block {
+    blocks(body, "resource")
+        .find(|b| b.labels().iter().map(|l| l.as_str()).eq([kind, name]))
+        .unwrap_or_else(|| panic!("resource {kind}.{name} is missing"))
+}
+
+fn attribute<'a>(body: &'a Body, key: &str) -> &'a Expression {
+    body.attributes()
+        .find(|a| a.key.as_str() == key)
+        .map(|a| &a.expr)
+        .unwrap_or_else(|| panic!("no attribute {key}"))
+}
+
+fn block<'a>(body: &'a Body, identifier: &str) -> &'a Block {
+    blocks(body, identifier).next().unwrap_or_else(|| panic!("no {identifier} block"))
+}
+
+/// The job's container block.
+fn container(main: &Body) -> Body {
+    let job = resource(main, "google_cloud_run_v2_job", "generate");
+    let task_template = block(&block(&job.body, "template").body, "template");
+    block(&task_template.body, "containers").body.clone()
+}
+
+fn strings(expr: &Expression) -> Vec<String> {
+    match expr {
+        Expression::Array(items) => items
+            .iter()
+            .map(|e| match e {
+                Expression::String(s) => s.clone(),
+                other => panic!("expected a string, found {other}"),
+            })
+            .collect(),
+        other => panic!("expected an array of strings, found {other}"),
+    }
+}
+
+/// The default of a variable in `variables.tf`.
+fn default_of(name: &str) -> Expression {
+    let variables = terraform("variables.tf");
+    let variable = blocks(&variables, "variable")
+        .find(|b| b.labels().first().is_some_and(|l| l.as_str() == name))
+        .unwrap_or_else(|| panic!("variable {name} is missing"));
+    attribute(&variable.body, "default").clone()
+}
+
+#[test]
+fn the_job_arguments_are_accepted_by_the_cli() {
+    let container = container(&terraform("main.tf"));
+    let Expression::FuncCall(call) = attribute(&container, "args") else {
+        panic!("args should be concat([...], var.generate_args)");
+    };
+    assert_eq!(call.name.to_string(), "concat");
+    assert_eq!(call.args[1].to_string(), "var.generate_args");
+    let mut args = strings(&call.args[0]);
+    args.extend(strings(&default_of("generate_args")));
+    let example = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../terraform/terraform.tfvars.example"),
+    )
+    .unwrap();
+    let example_args = hcl::parse(&example).unwrap();
+    let mut from_example = strings(&call.args[0]);
+    from_example.extend(strings(attribute(&example_args, "generate_args")));
+    for args in [args, from_example] {
+        assert_eq!(args[0], "generate");
+        // `config` takes exactly generate's flags and resolves them without writing anything.
+        let output = mouvements_gen().arg("config").args(&args[1..]).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+#[test]
+fn the_job_environment_is_read_by_the_cli() {
+    let main = terraform("main.tf");
+    let names: Vec<String> = blocks(&container(&main), "env")
+        .map(|env| match attribute(&env.body, "name") {
+            Expression::String(name) => name.clone(),
+            other => panic!("env name should be a literal, found {other}"),
+        })
+        .collect();
+    assert!(names.contains(&"GCS_BUCKET_BASE".to_owned()), "{names:?}");
+    let mut cmd = mouvements_gen();
+    cmd.arg("config");
+    for name in &names {
+        cmd.env(name, format!("gs://value-of-{}", name.to_lowercase().replace('_', "-")));
+    }
+    let output = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    for name in &names {
+        assert!(text.contains(&format!("env {name}")), "the CLI does not read {name}:\n{text}");
+    }
+}
+
+#[test]
+fn task_count_and_parallelism_are_variables() {
+    let main = terraform("main.tf");
+    let job = resource(&main, "google_cloud_run_v2_job", "generate");
+    let template = &block(&job.body, "template").body;
+    assert_eq!(attribute(template, "task_count").to_string(), "var.task_count");
+    assert_eq!(attribute(template, "parallelism").to_string(), "var.parallelism");
+}
+
+#[test]
+fn the_bucket_has_its_lifecycle_rules_and_settings() {
+    let main = terraform("main.tf");
+    let bucket = &resource(&main, "google_storage_bucket", "lake").body;
+    assert_eq!(attribute(bucket, "uniform_bucket_level_access"), &Expression::Bool(true));
+    assert_eq!(attribute(&block(bucket, "versioning").body, "enabled"), &Expression::Bool(false));
+    let rules: Vec<(String, String, String)> = blocks(bucket, "lifecycle_rule")
+        .map(|rule| {
+            let condition = &block(&rule.body, "condition").body;
+            let action = &block(&rule.body, "action").body;
+            (
+                attribute(action, "type").to_string(),
+                attribute(condition, "matches_prefix").to_string(),
+                attribute(condition, "age").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        rules.iter().any(|(a, p, age)| a.contains("Delete")
+            && p.contains("/tmp/")
+            && age == "var.tmp_retention_days"),
+        "{rules:?}"
+    );
+    assert!(
+        rules.iter().any(|(a, p, age)| a.contains("SetStorageClass")
+            && p.contains("/raw/")
+            && age == "var.raw_cold_after_days"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn storage_rights_are_scoped_to_the_bucket() {
+    let main = terraform("main.tf");
+    let binding = &resource(&main, "google_storage_bucket_iam_member", "job_objects").body;
+    assert_eq!(attribute(binding, "bucket").to_string(), "google_storage_bucket.lake.name");
+    assert!(attribute(binding, "member").to_string().contains("google_service_account.job.email"));
+    for resource in blocks(&main, "resource") {
+        let kind = resource.labels()[0].as_str();
+        if kind.starts_with("google_project_iam") {
+            let role = attribute(&resource.body, "role").to_string();
+            assert!(!role.contains("storage"), "project-wide storage role granted: {role}");
+        }
+    }
+}
