@@ -133,6 +133,18 @@ async fn generate(settings: &GenerateSettings, log: Log, show_progress: bool) ->
         CommitOutcome::Committed(m) => ("committed", Vec::new(), Some(m.rows), Some(m.shards.len())),
         CommitOutcome::Pending { missing } => ("pending", missing.clone(), None, None),
     };
+    if log.wants_progress() {
+        log.info(
+            if status == "committed" { "dataset committed" } else { "task done, dataset pending" },
+            &[
+                ("rows", json!(rows)),
+                ("bytes", json!(bytes)),
+                ("seconds", json!(seconds)),
+                ("shards_written", json!(written)),
+                ("shards_missing", json!(missing)),
+            ],
+        );
+    }
     Ok(Summary {
         status,
         base: settings.url.to_string(),

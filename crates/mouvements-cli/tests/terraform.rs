@@ -23,15 +23,14 @@ fn blocks<'a>(body: &'a Body, identifier: &str) -> impl Iterator<Item = &'a Bloc
 
 fn resource<'a>(body: &'a Body, kind: &str, name: &str) -> &'a Block {
     blocks(body, "resource")
-        .find(|b| b.labels().iter().map(|l| l.as_str()).eq([kind, name]))
+        .find(|b| b.labels().iter().map(hcl::BlockLabel::as_str).eq([kind, name]))
         .unwrap_or_else(|| panic!("resource {kind}.{name} is missing"))
 }
 
 fn attribute<'a>(body: &'a Body, key: &str) -> &'a Expression {
     body.attributes()
         .find(|a| a.key.as_str() == key)
-        .map(|a| &a.expr)
-        .unwrap_or_else(|| panic!("no attribute {key}"))
+        .map_or_else(|| panic!("no attribute {key}"), |a| &a.expr)
 }
 
 fn block<'a>(body: &'a Body, identifier: &str) -> &'a Block {
