@@ -12,8 +12,8 @@ use crate::Period;
 pub struct Day {
     /// The date.
     pub date: NaiveDate,
-    /// `,YYYY-MM-DD` as written in the CSV after the id.
-    pub text: [u8; 11],
+    /// `,YYYY-MM-DD` as written in the CSV after the id, padded for the encoder.
+    pub text: crate::encoder::DateText,
     /// Whether cotisations peak on this day.
     pub month_start: bool,
     /// First row index of the day.
@@ -51,8 +51,7 @@ impl Calendar {
                 let twice = 2 * u128::from(rows) * cumulative;
                 let first_row = twice.saturating_sub(total).div_ceil(2 * total) as u64;
                 cumulative += u128::from(day_weight(date));
-                let mut text = [b','; 11];
-                text[1..].copy_from_slice(date.format("%Y-%m-%d").to_string().as_bytes());
+                let text = crate::encoder::DateText::new(date);
                 Day { date, text, month_start: date.day() <= MONTH_START_LAST_DAY, first_row }
             })
             .collect();
