@@ -90,26 +90,29 @@ pub fn check_scripts() -> Result<()> {
 }
 
 /// Runs `release` on a clean clone of HEAD: it must refuse a dirty tree and a missing
-/// changelog entry, then produce the archive and a matching checksum.
+/// changelog entry, then produce the archive and a matching checksum. The clone and its build
+/// live in `target/release-check/` with a target folder of their own: sharing the main one
+/// would overwrite its binaries with the clone's.
 pub fn self_test() -> Result<()> {
     let root = process::workspace_root()?;
-    let clone = std::env::temp_dir().join(format!("mouvements-release-{}", std::process::id()));
+    let check = root.join("target/release-check");
+    let clone = check.join("src");
     let _ = std::fs::remove_dir_all(&clone);
+    std::fs::create_dir_all(&check)?;
     let (root_text, clone_text) = (root.to_string_lossy().into_owned(), clone.to_string_lossy().into_owned());
     process::run("git", &["clone", "--quiet", "--local", "--no-hardlinks", &root_text, &clone_text], &[])?;
-    // Share the build cache: the clone builds the same sources.
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let env = vec![("CARGO_TARGET_DIR".to_owned(), target.to_string_lossy().into_owned())];
-    let xtask = |extra: &[&str]| {
-        let manifest = clone.join("Cargo.toml").to_string_lossy().into_owned();
-        let mut args =
-            vec!["run", "--quiet", "--locked", "--manifest-path", &manifest, "-p", "xtask", "--", "release"];
-        args.extend(extra);
-        process::capture("cargo", &args, &env)
+    let env = vec![("CARGO_TARGET_DIR".to_owned(), check.join("target").to_string_lossy().into_owned())];
+    let manifest = clone.join("Cargo.toml").to_string_lossy().into_owned();
+    let release = || {
+        process::capture(
+            "cargo",
+            &["run", "--quiet", "--locked", "--manifest-path", &manifest, "-p", "xtask", "--", "release"],
+            &env,
+        )
     };
 
     std::fs::write(clone.join("untracked.txt"), "dirty")?;
-    let dirty = xtask(&[]).err().map(|e| e.to_string()).unwrap_or_default();
+    let dirty = release().err().map(|e| e.to_string()).unwrap_or_default();
     if !dirty.contains("working tree is dirty") {
         bail!("release accepted a dirty tree: {dirty}");
     }
@@ -134,7 +137,7 @@ pub fn self_test() -> Result<()> {
         ],
         &[],
     )?;
-    let missing = xtask(&[]).err().map(|e| e.to_string()).unwrap_or_default();
+    let missing = release().err().map(|e| e.to_string()).unwrap_or_default();
     if !missing.contains("CHANGELOG.md has no entry") {
         bail!("release accepted a version without a changelog entry: {missing}");
     }
@@ -156,7 +159,7 @@ pub fn self_test() -> Result<()> {
         &[],
     )?;
 
-    xtask(&[])?;
+    release()?;
     let sums = std::fs::read_to_string(clone.join("dist/SHA256SUMS"))?;
     let (digest, archive) =
         sums.trim().split_once("  ").context("SHA256SUMS has one line: digest, two spaces, name")?;
@@ -176,6 +179,5 @@ pub fn self_test() -> Result<()> {
         }
     }
     println!("    release self-test: {archive} refused dirty and unlogged trees, then built");
-    std::fs::remove_dir_all(&clone)?;
     Ok(())
 }
