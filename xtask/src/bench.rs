@@ -42,12 +42,14 @@ fn measure(program: &str, args: &[&str]) -> Result<(Sample, String)> {
     Ok((Sample { seconds, rss_kib }, String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
-/// The median of `runs` measurements (RSS: the largest).
+/// The median time and the median peak RSS of `runs` measurements.
 fn median(runs: usize, mut once: impl FnMut() -> Result<Sample>) -> Result<Sample> {
-    let mut samples: Vec<Sample> = (0..runs).map(|_| once()).collect::<Result<_>>()?;
-    samples.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    let rss = samples.iter().filter_map(|s| s.rss_kib).max();
-    Ok(Sample { seconds: samples[samples.len() / 2].seconds, rss_kib: rss })
+    let samples: Vec<Sample> = (0..runs).map(|_| once()).collect::<Result<_>>()?;
+    let mut seconds: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
+    seconds.sort_by(f64::total_cmp);
+    let mut rss: Vec<u64> = samples.iter().filter_map(|s| s.rss_kib).collect();
+    rss.sort_unstable();
+    Ok(Sample { seconds: seconds[seconds.len() / 2], rss_kib: rss.get(rss.len() / 2).copied() })
 }
 
 /// A table row.
@@ -229,14 +231,24 @@ fn bench_verify(
 }
 
 /// Peak RSS of `generate` at other row counts, against the default run's.
-fn bench_rss(bin: &str, work: &Path, sizes: &[u64], reference: Sample, table: &mut Vec<Row>) -> Result<()> {
+fn bench_rss(
+    bin: &str,
+    work: &Path,
+    sizes: &[u64],
+    runs: usize,
+    reference: Sample,
+    table: &mut Vec<Row>,
+) -> Result<()> {
     let rss = |s: &Sample| s.rss_kib.map(|k| k as f64 / 1024.0);
     for &n in sizes {
         let other = work.join(format!("lake-{n}"));
-        let (sample, _) = measure(
-            bin,
-            &["generate", "-o", &other.to_string_lossy(), "-n", &n.to_string(), "-s", "5", "-q"],
-        )?;
+        let other_text = other.to_string_lossy().into_owned();
+        let n_text = n.to_string();
+        let sample = median(runs, || {
+            let _ = std::fs::remove_dir_all(&other);
+            settle();
+            Ok(measure(bin, &["generate", "-o", &other_text, "-n", &n_text, "-s", "5", "-q"])?.0)
+        })?;
         let _ = std::fs::remove_dir_all(&other);
         table.push(Row {
             what: format!("generate {n} rows (peak RSS)"),
@@ -249,7 +261,6 @@ fn bench_rss(bin: &str, work: &Path, sizes: &[u64], reference: Sample, table: &m
                 .map(|(base, this)| (this / base, "RSS of the default run")),
         });
     }
-
     Ok(())
 }
 
@@ -312,7 +323,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ratio: None,
     });
     table.push(Row {
-        what: format!("generate {rows} rows × 5 shards, local disk, {cores} thread(s)"),
+        what: format!("generate {rows} rows × 5 shards, local disk, {cores} core(s)"),
         seconds: generate.seconds,
         rows_per_s: Some(rows as f64 / generate.seconds),
         mb_per_s: Some(bytes as f64 / 1e6 / generate.seconds),
@@ -320,7 +331,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ratio: Some((generate.seconds / dd.seconds, "dd's time")),
     });
 
-    bench_rss(&bin, &work, &[rows / 10, big], generate, &mut table)?;
+    bench_rss(&bin, &work, &[rows / 10, big], runs.min(3), generate, &mut table)?;
 
     let python = duckdb_python();
     bench_verify(&bin, &lake_text, rows, bytes, runs, python.as_deref(), &mut table)?;

@@ -207,8 +207,15 @@ pub fn resolve(
         .map_err(|e| format!("invalid generation settings: {e}"))?;
 
     let (task, index_source, count_source) = resolve_task(args, env)?;
+    // Local lakes: every shard at once (up to 4 per core), so one shard's final fsync overlaps
+    // the others' generation (measured: 0.36 s instead of 0.45 s for 10 M rows on 2 cores);
+    // each costs ~3 MiB. Object stores: one shard per core, each holding up to 80 MiB of parts.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let threads = args.threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        || match url {
+            LakeUrl::Local(_) => (args.shards as usize).min(4 * cores).max(1),
+            _ => cores,
+        },
         |t| t as usize,
     );
     let mode = match (args.overwrite, args.resume) {
