@@ -220,6 +220,13 @@ impl ShardJob {
         );
         let rows = shard.rows.clone();
         let index = shard.index;
+        if cancel.load(Ordering::Relaxed) {
+            let url = self.lake.raw_url(&layout::shard_name(index, shard.count, self.dataset.format));
+            return Err(SinkError::Write {
+                url,
+                source: std::io::Error::other("not started: the run was stopped"),
+            });
+        }
         let receipt = tokio::task::spawn_blocking(move || {
             let handle = tokio::runtime::Handle::current();
             let mut writer = lake.create_shard(index, &dataset, &handle, cancel)?;

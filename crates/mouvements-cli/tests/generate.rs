@@ -215,3 +215,34 @@ fn guide_fills_in_the_lake_paths() {
     assert!(text.contains(".csv(\"gs://supdevinci_bucket/sanda_celia/raw/mouvements-*.csv\")"), "{text}");
     assert!(text.contains("gs://supdevinci_bucket/sanda_celia/staging/mouvements"));
 }
+
+#[test]
+fn ctrl_c_aborts_uploads_commits_nothing_and_exits_130() {
+    let (_dir, lake) = scratch();
+    // Big enough to still be running when the signal comes, small enough to finish if it does not.
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mouvements-gen"))
+        .args(["generate", "-n", "30M", "-s", "3", "-j", "1", "-q", "-o"])
+        .arg(&lake)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first shard is being written, then interrupt.
+    let started = std::time::Instant::now();
+    while !lake.join("raw").exists() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted") && stderr.contains("--resume"), "{stderr}");
+    let files = tree(&lake.join("raw"));
+    assert!(!files.contains_key("_SUCCESS") && !files.contains_key("_manifest.json"), "{:?}", files.keys());
+    // Every shard that exists is whole: it has a record, and no staging file is left behind.
+    for name in files.keys().filter(|n| n.starts_with("mouvements-")) {
+        assert!(!name.contains('#'), "staging file left: {name}");
+        assert!(files.contains_key(&format!("_shards/{name}.json")), "unrecorded shard {name}");
+    }
+}

@@ -206,6 +206,8 @@ pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn expected() -> Expected {
@@ -245,6 +247,20 @@ mod tests {
         for (bytes, rule) in cases {
             let outcome = check(bytes, &expected());
             assert!(outcome.problems.has(rule), "{rule}: {:?}", outcome.problems);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_bytes_make_the_shard_check_panic(bytes in proptest::collection::vec(any::<u8>(), 0..6000)) {
+            let _ = check(bytes.as_slice(), &expected());
+        }
+
+        #[test]
+        fn damaged_good_shards_never_panic(cut in 0usize..GOOD.len(), byte in any::<u8>()) {
+            let mut bytes = GOOD.as_bytes().to_vec();
+            bytes[cut] = byte;
+            let _ = check(bytes.as_slice(), &expected());
         }
     }
 }
