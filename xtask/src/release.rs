@@ -76,6 +76,15 @@ pub fn run(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Commits every change in the repository at `repo`, as a throwaway author.
+fn commit_all(repo: &str, message: &str) -> Result<()> {
+    let author = ["-c", "user.name=xtask", "-c", "user.email=xtask@localhost"];
+    let mut args = vec!["-C", repo];
+    args.extend(author);
+    args.extend(["commit", "--quiet", "-am", message]);
+    process::capture("git", &args, &[]).map(drop)
+}
+
 fn shell_quote(path: &Path) -> String {
     format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
 }
@@ -121,43 +130,13 @@ pub fn self_test() -> Result<()> {
     let changelog = clone.join("CHANGELOG.md");
     let original = std::fs::read_to_string(&changelog)?;
     std::fs::write(&changelog, "# Changelog\n")?;
-    process::capture(
-        "git",
-        &[
-            "-C",
-            &clone_text,
-            "-c",
-            "user.name=xtask",
-            "-c",
-            "user.email=xtask@localhost",
-            "commit",
-            "--quiet",
-            "-am",
-            "drop the entry",
-        ],
-        &[],
-    )?;
+    commit_all(&clone_text, "drop the entry")?;
     let missing = release().err().map(|e| e.to_string()).unwrap_or_default();
     if !missing.contains("CHANGELOG.md has no entry") {
         bail!("release accepted a version without a changelog entry: {missing}");
     }
     std::fs::write(&changelog, original)?;
-    process::capture(
-        "git",
-        &[
-            "-C",
-            &clone_text,
-            "-c",
-            "user.name=xtask",
-            "-c",
-            "user.email=xtask@localhost",
-            "commit",
-            "--quiet",
-            "-am",
-            "restore the entry",
-        ],
-        &[],
-    )?;
+    commit_all(&clone_text, "restore the entry")?;
 
     release()?;
     let sums = std::fs::read_to_string(clone.join("dist/SHA256SUMS"))?;

@@ -57,13 +57,7 @@ pub const TOOL: &str = concat!("mouvements-gen ", env!("CARGO_PKG_VERSION"));
 
 /// Runs `generate`.
 pub fn run(settings: &GenerateSettings, log: Log, show_progress: bool) -> Result<Summary, Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(settings.threads + 4)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Access(format!("cannot start the I/O runtime: {e}")))?;
-    runtime.block_on(generate(settings, log, show_progress))
+    crate::runtime(settings.threads)?.block_on(generate(settings, log, show_progress))
 }
 
 async fn generate(settings: &GenerateSettings, log: Log, show_progress: bool) -> Result<Summary, Failure> {

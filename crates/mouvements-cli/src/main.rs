@@ -70,6 +70,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The I/O runtime: two workers drive the async store clients; generation and checking run
+/// on its blocking threads, `threads` of them at a time.
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(threads + 4)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Access(format!("cannot start the I/O runtime: {e}")))
+}
+
 fn env(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.is_empty())
 }

@@ -19,13 +19,7 @@ pub fn run(args: &VerifyArgs) -> Result<Report, Failure> {
             |t| t as usize,
         ),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(options.threads + 4)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Access(format!("cannot start the I/O runtime: {e}")))?;
-    runtime.block_on(async {
+    crate::runtime(options.threads)?.block_on(async {
         if let LakeUrl::Local(path) = &url
             && !path.exists()
         {

@@ -13,6 +13,25 @@
 //! assert!("vol".parse::<TypeOp>().unwrap_err().to_string().contains("cotisation"));
 //! ```
 
+/// Serde support through the text form: serialised with `Display`, read back with `FromStr`,
+/// so JSON and CSV hold exactly what the CSV encoder writes.
+macro_rules! serde_as_text {
+    ($type:ty) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod agence;
 mod error;
 mod labels;
