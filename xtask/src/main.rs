@@ -1,6 +1,6 @@
 //! Project automation, run with `cargo xtask <task>`:
 //!
-//! - `verify`: the one gate: formatting, lints, every test (with the S3 and Azure emulators
+//! - `verify`: the one gate: formatting, lints, docs without warnings, every test (with the S3 and Azure emulators
 //!   started here and the GCS fake in-process), doc tests, and an end-to-end run of the
 //!   binary on every kind of lake.
 //! - `bench`: release-mode measurements with ratios against `dd` and DuckDB, as a table.
@@ -35,6 +35,8 @@ fn verify() -> Result<()> {
         &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
         &[],
     )?;
+    let docs = [("RUSTDOCFLAGS".to_owned(), "-D warnings".to_owned())];
+    process::run("cargo", &["doc", "--workspace", "--no-deps", "--locked"], &docs)?;
     release::check_scripts()?;
     let emulators = emulators::Emulators::start()?;
     let env = emulators.test_env();

@@ -9,7 +9,7 @@ use rand_core::Rng;
 use rand_pcg::Pcg64Mcg;
 
 use crate::Generator;
-use crate::draw_tables::{PICK_BITS, QUANTILE_BITS, QUANTILE_FRAC_BITS};
+use crate::draw_tables::{PICK_BITS, Pick, QUANTILE_BITS, QUANTILE_FRAC_BITS};
 
 /// Rows per random stream. Any value gives the same data for a given value; this one is fixed
 /// because it is part of the data's definition.
@@ -62,6 +62,8 @@ pub struct Cursor<'g> {
     block_end: u64,
     day: usize,
     day_end: u64,
+    /// The type picks of the current day (month start or not), by product.
+    type_picks: &'g [Pick<TypeOp>; 4],
 }
 
 impl<'g> Cursor<'g> {
@@ -81,7 +83,13 @@ impl<'g> Cursor<'g> {
             block_end: (block + 1) * BLOCK_ROWS,
             day,
             day_end: generator.calendar.end_row(day),
+            type_picks: Self::type_picks(generator, day),
         }
+    }
+
+    /// The type picks for the day at `day`: cotisations peak at month starts.
+    fn type_picks(generator: &'g Generator, day: usize) -> &'g [Pick<TypeOp>; 4] {
+        &generator.tables.type_op[usize::from(generator.calendar.day(day).month_start)]
     }
 
     /// The next row's draw, or `None` past the range. Always inlined: the encoder's loop
@@ -99,6 +107,7 @@ impl<'g> Cursor<'g> {
         while self.row >= self.day_end {
             self.day += 1;
             self.day_end = self.generator.calendar.end_row(self.day);
+            self.type_picks = Self::type_picks(self.generator, self.day);
         }
         let tables = &self.generator.tables;
         let a = self.rng.next_u64();
@@ -107,8 +116,7 @@ impl<'g> Cursor<'g> {
         // Bits of `a`: produit, agency, type, amount quantile, then one sign bit.
         let produit = tables.produit.get(a);
         let agence = tables.agence.get(a >> PICK_BITS);
-        let month_start = self.generator.calendar.day(self.day).month_start;
-        let type_op = tables.type_op[usize::from(month_start)][produit.index()].get(a >> (2 * PICK_BITS));
+        let type_op = self.type_picks[produit.index()].get(a >> (2 * PICK_BITS));
         let amount_bits = a >> (3 * PICK_BITS);
         let magnitude = tables.amount_cents(type_op, produit, amount_bits);
         let negative = match tables.sign(type_op) {
