@@ -117,9 +117,10 @@ pub struct GenerateArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub base: BaseArg,
-    /// Show N rows drawn evenly across the dataset (default 10).
-    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
-    pub sample: Option<usize>,
+    /// Show N rows drawn evenly across the dataset (default 10, at most 100000).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sample: Option<u32>,
     /// Show statistics: shares, amounts per type, rows per day, detected anomalies.
     #[arg(long)]
     pub stats: bool,

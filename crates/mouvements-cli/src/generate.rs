@@ -121,6 +121,13 @@ async fn generate(settings: &GenerateSettings, log: Log, show_progress: bool) ->
     written.sort_unstable();
 
     let outcome = lake.try_commit(&dataset, TOOL).await.map_err(Failure::from)?;
+    if let (CommitOutcome::Pending { missing }, 1) = (&outcome, settings.task.count) {
+        // A lone task wrote every shard: a shard the commit cannot see is a lake fault.
+        return Err(Failure::Access(format!(
+            "every shard was written but the commit does not see shard(s) {missing:?} in {}; no _SUCCESS was written, rerun with --resume",
+            lake.raw_url("")
+        )));
+    }
     let seconds = started.elapsed().as_secs_f64();
     let bytes = progress.bytes();
     let (status, missing, dataset_rows, dataset_files) = match &outcome {

@@ -12,7 +12,7 @@ use crate::args::VerifyArgs;
 pub fn run(args: &VerifyArgs) -> Result<Report, Failure> {
     let url: LakeUrl = args.base.base.parse().map_err(|e| Failure::Usage(format!("--output: {e}")))?;
     let options = VerifyOptions {
-        sample: args.sample,
+        sample: args.sample.map(|n| n as usize),
         stats: args.stats,
         threads: args.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),

@@ -41,6 +41,8 @@ pub struct Survey {
     pub records: Vec<ShardRecord>,
     /// Shard objects (by name) and their sizes.
     pub shards: BTreeMap<String, u64>,
+    /// Anomaly label objects (names relative to `raw/`).
+    pub labels: Vec<String>,
     /// Anything else under `raw/` (names relative to it), besides bookkeeping.
     pub strays: Vec<String>,
 }
@@ -146,7 +148,9 @@ impl Lake {
                 }
             } else if layout::parse_shard_name(&name).is_some() {
                 survey.shards.insert(name, meta.size);
-            } else if !name.starts_with(&format!("{LABELS}/")) {
+            } else if name.starts_with(&format!("{LABELS}/")) {
+                survey.labels.push(name);
+            } else {
                 survey.strays.push(name);
             }
         }

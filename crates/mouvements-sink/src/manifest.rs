@@ -71,3 +71,24 @@ pub struct Manifest {
 pub fn crc32c_hex(crc: u32) -> String {
     format!("{crc:08x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dataset_survives_a_json_round_trip_exactly() {
+        // Records are matched to their dataset by equality after a JSON round trip, so floats
+        // must come back bit for bit (serde_json's float_roundtrip).
+        for rate in [0.200_353_179_369_267_78, 0.1 + 0.2, 1e-300, 0.001] {
+            let dataset = Dataset {
+                description: serde_json::json!({ "anomaly_rate": rate }),
+                shard_count: 3,
+                format: ShardFormat::CsvGz,
+                labels: true,
+            };
+            let text = serde_json::to_string(&dataset).unwrap();
+            assert_eq!(serde_json::from_str::<Dataset>(&text).unwrap(), dataset, "{rate}");
+        }
+    }
+}

@@ -131,7 +131,7 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
     let stats = match stats {
         Some(builder) => {
             let labels =
-                if manifest.dataset.labels { Some(read_labels(&lake, &manifest).await?) } else { None };
+                if manifest.dataset.labels { read_labels(&lake, &manifest, &survey).await? } else { None };
             let per_shard = shards.iter().map(|s| (s.name.clone(), s.rows)).collect();
             Some(builder.finish(labels.as_deref(), per_shard))
         }
@@ -303,6 +303,14 @@ fn check_set(manifest: &Manifest, facts: &Facts, survey: &Survey, problems: &mut
     for name in survey.shards.keys().filter(|n| !names.contains(n)) {
         problems.add_set("set.shard_stray", name, "a shard name the manifest does not list".into());
     }
+    if manifest.dataset.labels {
+        for i in 0..count {
+            let name = format!("{}/{}", layout::LABELS, layout::labels_name(i, count));
+            if !survey.labels.contains(&name) {
+                problems.add_set("set.labels_missing", &name, "the manifest says labels were written".into());
+            }
+        }
+    }
     let rows: u64 = manifest.shards.iter().map(|s| s.rows).sum();
     if rows != facts.generator.rows || rows != manifest.rows {
         problems.add_set(
@@ -322,14 +330,21 @@ fn candidate_share(facts: &Facts) -> f64 {
     (3.0 * (facts.generator.anomaly_rate + 0.0005)).min(1.0)
 }
 
-/// The ground-truth anomaly ids from `raw/_labels/`.
-async fn read_labels(lake: &Lake, manifest: &Manifest) -> Result<Vec<u64>, SinkError> {
+/// The ground-truth anomaly ids from `raw/_labels/`, or `None` when a labels file is missing
+/// (the set check reports it) and the rule cannot be scored.
+async fn read_labels(
+    lake: &Lake,
+    manifest: &Manifest,
+    survey: &Survey,
+) -> Result<Option<Vec<u64>>, SinkError> {
     let mut ids = Vec::new();
     let count = manifest.dataset.shard_count;
     for i in 0..count {
         let name = format!("{}/{}", layout::LABELS, layout::labels_name(i, count));
-        let bytes = lake.get(&name).await?;
-        for line in String::from_utf8_lossy(&bytes).lines().skip(1) {
+        if !survey.labels.contains(&name) {
+            return Ok(None);
+        }
+        for line in String::from_utf8_lossy(&lake.get(&name).await?).lines().skip(1) {
             if let Some(id) =
                 line.split(',').next().and_then(|id| id.strip_prefix('M')).and_then(|d| d.parse().ok())
             {
@@ -337,5 +352,5 @@ async fn read_labels(lake: &Lake, manifest: &Manifest) -> Result<Vec<u64>, SinkE
             }
         }
     }
-    Ok(ids)
+    Ok(Some(ids))
 }
