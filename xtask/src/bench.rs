@@ -19,6 +19,13 @@ struct Sample {
     rss_kib: Option<u64>,
 }
 
+impl Sample {
+    /// Peak RSS in MiB, when measured.
+    fn rss_mib(&self) -> Option<f64> {
+        self.rss_kib.map(|k| k as f64 / 1024.0)
+    }
+}
+
 /// Runs `program args` once, timing it and reading its peak RSS.
 fn measure(program: &str, args: &[&str]) -> Result<(Sample, String)> {
     let time = Path::new("/usr/bin/time");
@@ -186,7 +193,6 @@ fn bench_verify(
     python: Option<&Path>,
     table: &mut Vec<Row>,
 ) -> Result<()> {
-    let rss = |s: &Sample| s.rss_kib.map(|k| k as f64 / 1024.0);
     let duck = match python {
         Some(py) => {
             let py = py.to_string_lossy().into_owned();
@@ -207,7 +213,7 @@ fn bench_verify(
             seconds: d.seconds,
             rows_per_s: Some(rows as f64 / d.seconds),
             mb_per_s: Some(bytes as f64 / 1e6 / d.seconds),
-            rss_mib: rss(&d),
+            rss_mib: d.rss_mib(),
             ratio: None,
         });
     }
@@ -222,7 +228,7 @@ fn bench_verify(
             seconds: sample.seconds,
             rows_per_s: Some(rows as f64 / sample.seconds),
             mb_per_s: Some(bytes as f64 / 1e6 / sample.seconds),
-            rss_mib: rss(&sample),
+            rss_mib: sample.rss_mib(),
             ratio: duck.map(|d| (sample.seconds / d.seconds, "DuckDB's time")),
         });
     }
@@ -239,7 +245,6 @@ fn bench_rss(
     reference: Sample,
     table: &mut Vec<Row>,
 ) -> Result<()> {
-    let rss = |s: &Sample| s.rss_kib.map(|k| k as f64 / 1024.0);
     for &n in sizes {
         let other = work.join(format!("lake-{n}"));
         let other_text = other.to_string_lossy().into_owned();
@@ -255,9 +260,10 @@ fn bench_rss(
             seconds: sample.seconds,
             rows_per_s: Some(n as f64 / sample.seconds),
             mb_per_s: None,
-            rss_mib: rss(&sample),
-            ratio: rss(&reference)
-                .zip(rss(&sample))
+            rss_mib: sample.rss_mib(),
+            ratio: reference
+                .rss_mib()
+                .zip(sample.rss_mib())
                 .map(|(base, this)| (this / base, "RSS of the default run")),
         });
     }
@@ -313,13 +319,12 @@ pub fn run(args: &[String]) -> Result<()> {
         .0)
     })?;
     let _ = std::fs::remove_file(&dd_out);
-    let rss = |s: &Sample| s.rss_kib.map(|k| k as f64 / 1024.0);
     table.push(Row {
         what: format!("dd, {mib} MiB to the same disk, fsynced"),
         seconds: dd.seconds,
         rows_per_s: None,
         mb_per_s: Some(bytes as f64 / 1e6 / dd.seconds),
-        rss_mib: rss(&dd),
+        rss_mib: dd.rss_mib(),
         ratio: None,
     });
     table.push(Row {
@@ -327,7 +332,7 @@ pub fn run(args: &[String]) -> Result<()> {
         seconds: generate.seconds,
         rows_per_s: Some(rows as f64 / generate.seconds),
         mb_per_s: Some(bytes as f64 / 1e6 / generate.seconds),
-        rss_mib: rss(&generate),
+        rss_mib: generate.rss_mib(),
         ratio: Some((generate.seconds / dd.seconds, "dd's time")),
     });
 
@@ -340,23 +345,20 @@ pub fn run(args: &[String]) -> Result<()> {
     if let Some(py) = &python {
         let out = work.join("duckdb.csv").to_string_lossy().into_owned();
         let py = py.to_string_lossy().into_owned();
-        let d = match median(runs, || Ok(measure(&py, &["-c", DUCKDB_GENERATE, &rows_text, &out])?.0)) {
-            Ok(d) => d,
-            Err(e) => {
-                println!("skipping the DuckDB generation peer: {e}");
-                print_table(&table);
-                return Ok(());
+        match median(runs, || Ok(measure(&py, &["-c", DUCKDB_GENERATE, &rows_text, &out])?.0)) {
+            Ok(d) => {
+                let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+                table.push(Row {
+                    what: format!("DuckDB COPY of {rows} generated rows to CSV"),
+                    seconds: d.seconds,
+                    rows_per_s: Some(rows as f64 / d.seconds),
+                    mb_per_s: Some(size as f64 / 1e6 / d.seconds),
+                    rss_mib: d.rss_mib(),
+                    ratio: Some((d.seconds / generate.seconds, "generate's time (DuckDB / ours)")),
+                });
             }
-        };
-        let size = std::fs::metadata(&out).map_or(0, |m| m.len());
-        table.push(Row {
-            what: format!("DuckDB COPY of {rows} generated rows to CSV"),
-            seconds: d.seconds,
-            rows_per_s: Some(rows as f64 / d.seconds),
-            mb_per_s: Some(size as f64 / 1e6 / d.seconds),
-            rss_mib: rss(&d),
-            ratio: Some((d.seconds / generate.seconds, "generate's time (DuckDB / ours)")),
-        });
+            Err(e) => println!("skipping the DuckDB generation peer: {e}"),
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
     print_table(&table);
