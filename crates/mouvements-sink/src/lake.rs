@@ -47,6 +47,17 @@ pub struct Survey {
     pub strays: Vec<String>,
 }
 
+impl Survey {
+    /// The recorded entries of `dataset`'s shards, by shard number.
+    fn recorded(&self, dataset: &Dataset) -> BTreeMap<u32, ShardEntry> {
+        self.records
+            .iter()
+            .filter(|r| r.dataset == *dataset)
+            .map(|r| (r.entry.index, r.entry.clone()))
+            .collect()
+    }
+}
+
 /// Result of a commit attempt.
 #[derive(Debug)]
 pub enum CommitOutcome {
@@ -243,13 +254,7 @@ impl Lake {
                 if let Some(Ok(m)) = &survey.manifest {
                     entries.extend(m.shards.iter().map(|e| (e.index, e.clone())));
                 }
-                entries.extend(
-                    survey
-                        .records
-                        .iter()
-                        .filter(|r| r.dataset == *dataset)
-                        .map(|r| (r.entry.index, r.entry.clone())),
-                );
+                entries.extend(survey.recorded(dataset));
                 let mut keep = Vec::new();
                 for &i in owned {
                     let Some(entry) = entries.get(&i) else { continue };
@@ -323,12 +328,7 @@ impl Lake {
     /// `raw/`, writes the manifest (create-if-absent) and then `_SUCCESS`.
     pub async fn try_commit(&self, dataset: &Dataset, tool: &str) -> Result<CommitOutcome, SinkError> {
         let survey = self.survey().await?;
-        let mut entries: BTreeMap<u32, ShardEntry> = survey
-            .records
-            .iter()
-            .filter(|r| r.dataset == *dataset)
-            .map(|r| (r.entry.index, r.entry.clone()))
-            .collect();
+        let mut entries = survey.recorded(dataset);
         entries.retain(|_, e| survey.shards.get(&e.name) == Some(&e.bytes));
         let missing: Vec<u32> = (0..dataset.shard_count).filter(|i| !entries.contains_key(i)).collect();
         if !missing.is_empty() {

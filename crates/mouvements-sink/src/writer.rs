@@ -168,17 +168,13 @@ impl Write for ShardWriter {
 }
 
 impl Drop for ShardWriter {
+    /// An unfinished writer aborts its upload. A gzip body is not finished first: its trailer
+    /// would only feed more parts to an upload that is being thrown away.
     fn drop(&mut self) {
-        let sender = match self.body.take() {
-            Some(Body::Plain(sender)) => sender,
-            // Unfinished gzip: drop the encoder without writing its trailer.
-            Some(Body::Gzip(gz)) => match gz.finish() {
-                Ok(sender) => sender,
-                Err(_) => return,
-            },
-            None => return,
-        };
-        let mut sender = sender;
-        abort(&mut sender);
+        match self.body.take() {
+            Some(Body::Plain(mut sender)) => abort(&mut sender),
+            Some(Body::Gzip(mut gz)) => abort(gz.get_mut()),
+            None => {}
+        }
     }
 }

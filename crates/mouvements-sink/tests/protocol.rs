@@ -216,3 +216,21 @@ async fn azure_lake_follows_the_protocol_on_azurite() {
         exercise(lake).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_gzip_shard_is_aborted_not_stored() {
+    let fake = FakeGcs::start("test-bucket").unwrap();
+    let lake = Arc::new(gcs_lake(&fake, "lake"));
+    let data = dataset(1, 1, ShardFormat::CsvGz);
+    let lake2 = Arc::clone(&lake);
+    tokio::task::spawn_blocking(move || {
+        let handle = tokio::runtime::Handle::current();
+        let mut writer = lake2.create_shard(0, &data, &handle, Arc::new(AtomicBool::new(false))).unwrap();
+        writer.write_all(&shard_bytes(0, 12 << 20)).unwrap();
+        // Dropped without finish, as when generation fails.
+    })
+    .await
+    .unwrap();
+    assert!(fake.object_names().is_empty(), "{:?}", fake.object_names());
+    assert_eq!(fake.open_uploads(), 0, "the upload was aborted");
+}
