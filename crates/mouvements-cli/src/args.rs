@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mouvements_sink::ShardFormat;
+use mouvements_sink::{Layers, MAX_SHARDS, ShardFormat};
 
 /// Generate, verify and describe a lake of synthetic insurance financial movements.
 #[derive(Debug, Parser)]
@@ -29,14 +29,25 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Generate a dataset into the lake's raw/ folder.
+    /// Generate a dataset into the lake: raw CSV, staging Parquet and a Delta table.
     Generate(GenerateArgs),
-    /// Check a dataset against every rule of the data contract.
+    /// Check a dataset, every layer of it, against every rule of the data contract.
     Verify(VerifyArgs),
     /// Print the Databricks guide with this lake's paths filled in.
-    Guide(BaseArg),
+    Guide(GuideArgs),
     /// Print every resolved setting, its value and where it came from.
     Config(GenerateArgs),
+}
+
+/// How results are printed, shared by every subcommand.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct OutputArgs {
+    /// Print one JSON document on stdout instead of the human output.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress and no human output; errors only (the exit code tells the outcome).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// The lake location, shared by every subcommand.
@@ -62,8 +73,8 @@ pub struct GenerateArgs {
     /// Number of rows: 10000000, 10_000_000, 10M or 250k.
     #[arg(short = 'n', long, default_value = "10M", value_parser = parse_rows)]
     pub rows: u64,
-    /// Number of shard files.
-    #[arg(short = 's', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// Number of shards (raw CSV files; each writes one Parquet file per partition it has rows for).
+    #[arg(short = 's', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SHARDS)))]
     pub shards: u32,
     /// Seed of every random stream: same seed, same bytes.
     #[arg(long, default_value_t = 42)]
@@ -80,36 +91,47 @@ pub struct GenerateArgs {
     /// Number of the first row's id (M0000001 is 1).
     #[arg(long, default_value_t = 1)]
     pub first_id: u64,
-    /// Shard file format.
+    /// Format of the raw CSV shards (the raw layer only: Parquet is always zstd).
     #[arg(long, default_value = "csv", value_parser = parse_format)]
     pub format: ShardFormat,
+    /// Layers to write: a comma-separated, non-empty subset of raw, staging, delta.
+    #[arg(long, default_value = "raw", value_parser = parse_layers)]
+    pub layers: Layers,
     /// Share of rows given an exceptional amount, in [0, 1].
     #[arg(long, default_value_t = 0.001, value_parser = parse_rate)]
     pub anomaly_rate: f64,
     /// Also write the anomaly ground truth to raw/_labels/.
     #[arg(long)]
     pub labels: bool,
-    /// Replace an existing dataset (and remove its stale shards).
+    /// Replace an existing dataset (a new Delta version; stale files removed at commit).
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
-    /// Complete an interrupted dataset: keep the shards whose checksum matches, write the rest.
+    /// Complete an interrupted dataset: keep the shards whose checksums match, write the rest.
     #[arg(long)]
     pub resume: bool,
+    /// Identity of this execution: tasks with the same run id write one dataset together (also CLOUD_RUN_EXECUTION, BATCH_JOB_UID; default: derived from the settings).
+    #[arg(long, value_parser = parse_run_id)]
+    pub run_id: Option<String>,
     /// This task's number in a distributed run (also CLOUD_RUN_TASK_INDEX, BATCH_TASK_INDEX, JOB_COMPLETION_INDEX).
     #[arg(long)]
     pub task_index: Option<u32>,
     /// Number of tasks in a distributed run (also CLOUD_RUN_TASK_COUNT, BATCH_TASK_COUNT, JOB_COMPLETIONS).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub task_count: Option<u32>,
-    /// Shards generated at once (default: the number of cores).
+    /// Shards generated at once (default: every shard on a local disk, up to 4 per core; one per core on object stores).
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
-    /// Print one JSON summary on stdout instead of the human one.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress bar and no summary; errors only.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags of `guide`.
+#[derive(Debug, Args)]
+pub struct GuideArgs {
+    #[command(flatten)]
+    pub base: BaseArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Flags of `verify`.
@@ -124,12 +146,11 @@ pub struct VerifyArgs {
     /// Show statistics: shares, amounts per type, rows per day, detected anomalies.
     #[arg(long)]
     pub stats: bool,
-    /// Print the whole report as one JSON document on stdout.
-    #[arg(long)]
-    pub json: bool,
     /// Shards checked at once (default: the number of cores).
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `10000000`, `10_000_000`, `10M`, `250k`, `1.5M`, `2G`: a row count of at least 1.
@@ -195,6 +216,20 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 /// `csv` or `csv-gz`.
 pub fn parse_format(text: &str) -> Result<ShardFormat, String> {
     text.parse()
+}
+
+/// `raw,staging,delta` or a subset.
+pub fn parse_layers(text: &str) -> Result<Layers, String> {
+    text.parse()
+}
+
+/// A run id: 1 to 200 printable characters.
+pub fn parse_run_id(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.len() > 200 || trimmed.chars().any(char::is_control) {
+        return Err(format!("expected 1 to 200 printable characters, e.g. $(JOB_NAME), got {text:?}"));
+    }
+    Ok(trimmed.to_owned())
 }
 
 #[cfg(test)]

@@ -1,35 +1,40 @@
-//! `generate`: plans the shards this task owns, generates each on a blocking thread straight
-//! into the lake's shard writer, records it, and commits when every shard is there.
+//! `generate`: prepares the run with the lake's protocol, generates each shard this task owns
+//! on a blocking thread into the shard's outputs, and commits when every shard is recorded.
+//! Wiring only: the protocol is the sink's, the rows are the generator's.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use mouvements_generator::{Anomaly, Generator, ShardPlan, plan};
-use mouvements_schema::MouvementId;
-use mouvements_sink::{
-    CommitOutcome, Dataset, Lake, ShardEntry, ShardRecord, SinkError, StoreOptions, crc32c_hex, layout,
-};
+use mouvements_generator::{Generator, ShardPlan};
+use mouvements_schema::MAX_CSV_ROW_BYTES;
+use mouvements_sink::{CommitOutcome, Faults, Lake, Run, RunRequest, SinkError, StoreOptions, layout};
 use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::Failure;
+use crate::args::OutputArgs;
 use crate::log::Log;
 use crate::progress::Progress;
-use crate::settings::GenerateSettings;
+use crate::settings::{GenerateSettings, Task};
+use crate::{Failure, compose};
 
 /// What a run did, for the summary.
 #[derive(Debug, serde::Serialize)]
 pub struct Summary {
-    /// `committed` or `pending` (other tasks still writing).
+    /// `committed`, `pending` (other tasks still writing) or `already-committed`.
     pub status: &'static str,
     /// The lake.
     pub base: String,
     /// The manifest's URL.
     pub manifest: String,
+    /// The run this task belongs to.
+    pub run_id: String,
     /// This task.
-    pub task: crate::settings::Task,
+    pub task: Task,
+    /// The layers written.
+    pub layers: String,
     /// Shards this run wrote.
     pub shards_written: Vec<u32>,
     /// Shards kept from before (`--resume`).
@@ -38,8 +43,10 @@ pub struct Summary {
     pub shards_missing: Vec<u32>,
     /// Rows this run wrote.
     pub rows: u64,
-    /// Bytes this run stored.
+    /// Bytes this run stored, in every layer (compressed where the format is).
     pub bytes: u64,
+    /// Bytes of CSV this run generated, before any compression.
+    pub csv_bytes: u64,
     /// Rows in the whole dataset, once committed.
     pub dataset_rows: Option<u64>,
     /// Files of the whole dataset, once committed.
@@ -48,114 +55,115 @@ pub struct Summary {
     pub seconds: f64,
     /// Rows written per second.
     pub rows_per_second: f64,
-    /// Megabytes (10^6) written per second.
+    /// Stored megabytes (10^6) per second.
     pub mb_per_second: f64,
 }
 
 /// The tool and version written into manifests.
 pub const TOOL: &str = concat!("mouvements-gen ", env!("CARGO_PKG_VERSION"));
 
-/// Runs `generate`.
-pub fn run(settings: &GenerateSettings, log: Log, show_progress: bool) -> Result<Summary, Failure> {
-    crate::runtime(settings.threads)?.block_on(generate(settings, log, show_progress))
+/// Runs `generate` and prints its summary.
+pub fn run(settings: &GenerateSettings, log: Log, output: OutputArgs) -> Result<(), Failure> {
+    let summary =
+        crate::runtime(settings.threads)?.block_on(generate(settings, log, !output.quiet && !output.json))?;
+    if output.json {
+        crate::print_json(&summary);
+    } else if !output.quiet {
+        let _ = write!(std::io::stdout(), "{}", render(&summary));
+    }
+    Ok(())
+}
+
+/// Opens the lake for writing, with the Delta log writer and any test faults.
+fn open_lake(settings: &GenerateSettings) -> Result<Lake, Failure> {
+    let mut lake = Lake::create(&settings.url, &StoreOptions::from_env())?;
+    if let Ok(spec) = std::env::var("MOUVEMENTS_FAULT") {
+        let faults: Faults = spec.parse().map_err(|e| Failure::Usage(format!("MOUVEMENTS_FAULT: {e}")))?;
+        lake = lake.with_faults(faults);
+    }
+    Ok(lake)
 }
 
 async fn generate(settings: &GenerateSettings, log: Log, show_progress: bool) -> Result<Summary, Failure> {
     let started = Instant::now();
-    let lake = Arc::new(Lake::open(&settings.url, &StoreOptions::from_env()).map_err(Failure::from)?);
-    let dataset = settings.dataset();
-    let generator = Arc::new(Generator::new(settings.config));
-    let owned: Vec<u32> = (0..settings.shards)
-        .filter(|s| plan::task_owns(settings.task.index, settings.task.count, *s))
-        .collect();
-    let kept = lake.prepare(&dataset, settings.mode, &owned).await.map_err(Failure::from)?;
-    let todo: Vec<ShardPlan> = generator
-        .shards(settings.shards)
-        .into_iter()
-        .filter(|s| owned.contains(&s.index) && !kept.contains(&s.index))
-        .collect();
+    let dataset = settings.dataset;
+    let lake = Arc::new(open_lake(settings)?);
+    let generator = Arc::new(Generator::new(dataset.generator));
+    let plans = generator.shards(dataset.shards);
+    let owned: Vec<u32> = plans.iter().map(|s| s.index).filter(|s| settings.task.owns(*s)).collect();
+    let request = RunRequest {
+        dataset,
+        mode: settings.mode,
+        run_id: settings.run_id.clone(),
+        shards: owned,
+        max_shard_bytes: plans.iter().map(|s| s.rows.end - s.rows.start).max().unwrap_or(0)
+            * MAX_CSV_ROW_BYTES,
+    };
+    let run = Arc::new(lake.prepare(request).await?);
+    let todo: Vec<ShardPlan> = plans.into_iter().filter(|s| run.todo().contains(&s.index)).collect();
     let rows: u64 = todo.iter().map(|s| s.rows.end - s.rows.start).sum();
     log.info(
         "generating",
         &[
             ("base", json!(settings.url.to_string())),
+            ("run_id", json!(settings.run_id)),
             ("rows", json!(rows)),
             ("shards", json!(todo.iter().map(|s| s.index).collect::<Vec<_>>())),
-            ("kept", json!(kept)),
+            ("kept", json!(run.kept())),
             ("task_index", json!(settings.task.index)),
             ("task_count", json!(settings.task.count)),
         ],
     );
 
-    let progress = Arc::new(Progress::new(rows + todo.len() as u64, show_progress));
-    let cancel = Arc::new(AtomicBool::new(false));
-    let permits = Arc::new(Semaphore::new(settings.threads));
-    let mut tasks = JoinSet::new();
-    for shard in todo {
-        let job = ShardJob {
-            lake: Arc::clone(&lake),
-            generator: Arc::clone(&generator),
-            dataset: dataset.clone(),
-            progress: Arc::clone(&progress),
-            cancel: Arc::clone(&cancel),
-            labels: settings.labels,
-            log,
-        };
-        let permits = Arc::clone(&permits);
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
-            job.write(shard).await
-        });
-    }
+    let progress = Arc::new(Progress::new(rows, show_progress));
+    let mut written = write_shards(&run, &generator, todo, settings.threads, &progress, log).await?;
+    written.sort_unstable_by_key(|(index, _)| *index);
 
-    let (mut written, failure) = wait_for_shards(tasks, &cancel).await;
-    progress.finish();
-    if let Some(failure) = failure {
-        return Err(match failure {
-            Failure::Access(message) => Failure::Access(format!(
-                "{message}\nno _SUCCESS was written; fix the cause and rerun with --resume to keep the finished shards"
-            )),
-            other => other,
-        });
-    }
-    written.sort_unstable();
-
-    let outcome = lake.try_commit(&dataset, TOOL).await.map_err(Failure::from)?;
+    let outcome = run.commit(TOOL).await?;
     if let (CommitOutcome::Pending { missing }, 1) = (&outcome, settings.task.count) {
         // A lone task wrote every shard: a shard the commit cannot see is a lake fault.
         return Err(Failure::Access(format!(
             "every shard was written but the commit does not see shard(s) {missing:?} in {}; no _SUCCESS was written, rerun with --resume",
-            lake.raw_url("")
+            lake.objects().url_of(layout::RAW)
         )));
     }
     let seconds = started.elapsed().as_secs_f64();
-    let bytes = progress.bytes();
+    let bytes: u64 = written.iter().map(|(_, b)| b).sum();
     let (status, missing, dataset_rows, dataset_files) = match &outcome {
-        CommitOutcome::Committed(m) => ("committed", Vec::new(), Some(m.rows), Some(m.shards.len())),
+        CommitOutcome::Committed(m) if run.already_committed().is_some() => {
+            ("already-committed", Vec::new(), Some(m.rows), Some(m.files().count()))
+        }
+        CommitOutcome::Committed(m) => ("committed", Vec::new(), Some(m.rows), Some(m.files().count())),
         CommitOutcome::Pending { missing } => ("pending", missing.clone(), None, None),
     };
-    if log.wants_progress() {
-        log.info(
-            if status == "committed" { "dataset committed" } else { "task done, dataset pending" },
-            &[
-                ("rows", json!(rows)),
-                ("bytes", json!(bytes)),
-                ("seconds", json!(seconds)),
-                ("shards_written", json!(written)),
-                ("shards_missing", json!(missing)),
-            ],
-        );
-    }
+    let shards_written: Vec<u32> = written.iter().map(|(i, _)| *i).collect();
+    log.progress(
+        match status {
+            "committed" => "dataset committed",
+            "already-committed" => "dataset already committed, nothing to write",
+            _ => "task done, dataset pending",
+        },
+        &[
+            ("rows", json!(rows)),
+            ("bytes", json!(bytes)),
+            ("seconds", json!(seconds)),
+            ("shards_written", json!(shards_written)),
+            ("shards_missing", json!(missing)),
+        ],
+    );
     Ok(Summary {
         status,
         base: settings.url.to_string(),
-        manifest: lake.raw_url(layout::MANIFEST),
+        manifest: lake.objects().url_of(layout::MANIFEST),
+        run_id: settings.run_id.clone(),
         task: settings.task,
-        shards_written: written,
-        shards_kept: kept,
+        layers: dataset.layers.to_string(),
+        shards_written,
+        shards_kept: run.kept().to_vec(),
         shards_missing: missing,
         rows,
         bytes,
+        csv_bytes: progress.bytes(),
         dataset_rows,
         dataset_files,
         seconds,
@@ -164,12 +172,50 @@ async fn generate(settings: &GenerateSettings, log: Log, show_progress: bool) ->
     })
 }
 
+/// Writes the shards, `threads` at a time; returns each shard written with its stored bytes.
+async fn write_shards(
+    run: &Arc<Run>,
+    generator: &Arc<Generator>,
+    todo: Vec<ShardPlan>,
+    threads: usize,
+    progress: &Arc<Progress>,
+    log: Log,
+) -> Result<Vec<(u32, u64)>, Failure> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let permits = Arc::new(Semaphore::new(threads));
+    let mut tasks = JoinSet::new();
+    for shard in todo {
+        let job = ShardJob {
+            run: Arc::clone(run),
+            generator: Arc::clone(generator),
+            progress: Arc::clone(progress),
+            cancel: Arc::clone(&cancel),
+            log,
+        };
+        let permits = Arc::clone(&permits);
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+            job.write(shard).await
+        });
+    }
+    let (written, failure) = wait_for_shards(tasks, &cancel).await;
+    progress.finish();
+    match failure {
+        Some(Failure::Access(message)) => Err(Failure::Access(format!(
+            "{message}\nno _SUCCESS was written; fix the cause and rerun with --resume to keep the finished shards"
+        ))),
+        Some(other) => Err(other),
+        None => Ok(written),
+    }
+}
+
 /// Waits for every shard task; on the first failure or on Ctrl-C, tells the others to stop
-/// (their uploads abort) and still waits for them, so nothing is left half-written.
+/// (their uploads abort) and still waits for them, so nothing is left half-written. Returns
+/// the shards written with their stored bytes.
 async fn wait_for_shards(
-    mut tasks: JoinSet<Result<u32, SinkError>>,
+    mut tasks: JoinSet<Result<(u32, u64), SinkError>>,
     cancel: &AtomicBool,
-) -> (Vec<u32>, Option<Failure>) {
+) -> (Vec<(u32, u64)>, Option<Failure>) {
     let mut written = Vec::new();
     let mut failure: Option<Failure> = None;
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
@@ -177,7 +223,7 @@ async fn wait_for_shards(
         tokio::select! {
             next = tasks.join_next() => match next {
                 None => break,
-                Some(Ok(Ok(index))) => written.push(index),
+                Some(Ok(Ok(done))) => written.push(done),
                 Some(Ok(Err(e))) => {
                     cancel.store(true, Ordering::Relaxed);
                     failure.get_or_insert(Failure::from(e));
@@ -200,84 +246,78 @@ async fn wait_for_shards(
 
 /// Everything one shard needs.
 struct ShardJob {
-    lake: Arc<Lake>,
+    run: Arc<Run>,
     generator: Arc<Generator>,
-    dataset: Dataset,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
-    labels: bool,
     log: Log,
 }
 
 impl ShardJob {
-    /// Generates, stores and records one shard; returns its number.
-    async fn write(self, shard: ShardPlan) -> Result<u32, SinkError> {
-        let (lake, generator, dataset, progress, cancel) = (
-            Arc::clone(&self.lake),
-            Arc::clone(&self.generator),
-            self.dataset.clone(),
-            Arc::clone(&self.progress),
-            Arc::clone(&self.cancel),
-        );
-        let rows = shard.rows.clone();
+    /// Generates and stores one shard through the protocol; returns its number and bytes.
+    async fn write(self, shard: ShardPlan) -> Result<(u32, u64), SinkError> {
         let index = shard.index;
-        if cancel.load(Ordering::Relaxed) {
-            let url = self.lake.raw_url(&layout::shard_name(index, shard.count, self.dataset.format));
+        if self.cancel.load(Ordering::Relaxed) {
             return Err(SinkError::Write {
-                url,
+                url: format!("shard {index}"),
                 source: std::io::Error::other("not started: the run was stopped"),
             });
         }
-        let receipt = tokio::task::spawn_blocking(move || {
+        let (run, generator, progress, cancel) = (self.run, self.generator, self.progress, self.cancel);
+        let entry = tokio::task::spawn_blocking(move || {
             let handle = tokio::runtime::Handle::current();
-            let mut writer = lake.create_shard(index, &dataset, &handle, cancel)?;
-            let name = layout::shard_name(index, dataset.shard_count, dataset.format);
-            match generator.write_csv(rows, true, progress.counting(&mut writer)) {
-                Ok(()) => writer.finish(),
-                // Dropping the writer aborts its upload.
-                Err(source) => Err(SinkError::Write { url: lake.raw_url(&name), source }),
-            }
+            run.write_shard(index, &handle, &cancel, |outputs| {
+                compose::write_shard(&generator, &shard, outputs, &progress)
+            })
         })
         .await
         .map_err(|e| SinkError::Write {
             url: format!("shard {index}"),
             source: std::io::Error::other(e),
         })??;
-
-        if self.labels {
-            let mut csv = String::from(Anomaly::CSV_HEADER);
-            for anomaly in self.generator.anomalies(shard.rows.clone()) {
-                csv.push_str(&anomaly.csv_line());
-            }
-            self.lake.put_labels(index, shard.count, csv.into()).await?;
-        }
-        let first_id = self.generator.config().first_id();
-        // An empty shard (fewer rows than shards) has no ids.
-        let id = |row: u64| {
-            if shard.rows.is_empty() { String::new() } else { MouvementId(first_id + row).to_string() }
-        };
-        let entry = ShardEntry {
-            index,
-            name: layout::shard_name(index, shard.count, self.dataset.format),
-            rows: shard.rows.end - shard.rows.start,
-            bytes: receipt.bytes,
-            first_id: id(shard.rows.start),
-            last_id: id(shard.rows.end.saturating_sub(1)),
-            crc32c: crc32c_hex(receipt.crc32c),
-        };
-        self.lake.record_shard(&ShardRecord { dataset: self.dataset.clone(), entry: entry.clone() }).await?;
-        if self.log.wants_progress() {
-            self.log.info(
-                "shard written",
-                &[
-                    ("shard", json!(index)),
-                    ("name", json!(entry.name)),
-                    ("rows", json!(entry.rows)),
-                    ("bytes", json!(entry.bytes)),
-                    ("crc32c", json!(entry.crc32c)),
-                ],
-            );
-        }
-        Ok(index)
+        let bytes = entry.files.iter().map(|f| f.bytes).sum();
+        self.log.progress(
+            "shard written",
+            &[
+                ("shard", json!(index)),
+                ("rows", json!(entry.rows)),
+                ("bytes", json!(bytes)),
+                ("files", json!(entry.files.iter().map(|f| &f.path).collect::<Vec<_>>())),
+            ],
+        );
+        Ok((index, bytes))
     }
+}
+
+/// The summary for people.
+fn render(s: &Summary) -> String {
+    let mut out = match s.status {
+        "committed" | "already-committed" => format!(
+            "{} {}: {} rows in {} files (layers {})\n",
+            if s.status == "committed" { "committed" } else { "already committed, nothing to write:" },
+            s.base.trim_end_matches('/'),
+            s.dataset_rows.unwrap_or(0),
+            s.dataset_files.unwrap_or(0),
+            s.layers
+        ),
+        _ => format!(
+            "task {} of {} done; waiting for shard(s) {:?} from other tasks of run {} (the last one to finish commits)\n",
+            s.task.index, s.task.count, s.shards_missing, s.run_id
+        ),
+    };
+    out.push_str(&format!(
+        "this run: {} rows, {:.1} MB stored ({:.1} MB of CSV generated) in {} shard(s) in {:.2} s ({:.2} M rows/s, {:.0} MB/s)",
+        s.rows,
+        s.bytes as f64 / 1e6,
+        s.csv_bytes as f64 / 1e6,
+        s.shards_written.len(),
+        s.seconds,
+        s.rows_per_second / 1e6,
+        s.mb_per_second
+    ));
+    if !s.shards_kept.is_empty() {
+        out.push_str(&format!("; kept {} shard(s) from before", s.shards_kept.len()));
+    }
+    out.push_str(&format!("\nmanifest: {}\n", s.manifest));
+    out
 }

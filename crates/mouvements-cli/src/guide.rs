@@ -2,7 +2,34 @@
 //! read the CSV with an explicit schema, write Parquet partitioned by pays and produit into
 //! `staging/`, a Delta table into `delta/`, and the example analyses as SQL.
 
-use mouvements_sink::{LakeUrl, ShardFormat, layout};
+use std::io::Write;
+
+use mouvements_sink::{Lake, LakeUrl, ShardFormat, StoreOptions, layout};
+
+use crate::Failure;
+use crate::args::GuideArgs;
+
+/// Prints the guide for the lake of `args` (as JSON with `--json`).
+pub fn run(args: &GuideArgs) -> Result<(), Failure> {
+    let url: LakeUrl = args.base.base.parse().map_err(|e| Failure::Usage(format!("--output: {e}")))?;
+    let format = committed_format(&url).unwrap_or_default();
+    let guide = render(&url, format);
+    if args.output.json {
+        crate::print_json(&serde_json::json!({ "base": url.to_string(), "guide": guide }));
+    } else if !args.output.quiet {
+        let _ = write!(std::io::stdout(), "{guide}");
+    }
+    Ok(())
+}
+
+/// The shard format of the lake's committed dataset, when one can be read (read-only).
+fn committed_format(url: &LakeUrl) -> Option<ShardFormat> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    runtime.block_on(async {
+        let lake = Lake::open(url, &StoreOptions { max_retries: 1, ..StoreOptions::default() }).ok()?;
+        Some(lake.survey().await.ok()?.valid_manifest()?.dataset.format)
+    })
+}
 
 /// The guide for the lake at `url` whose shards are stored as `format`.
 pub fn render(url: &LakeUrl, format: ShardFormat) -> String {

@@ -26,6 +26,13 @@ impl Log {
         !self.quiet && (self.format == LogFormat::Json || !std::io::stderr().is_terminal())
     }
 
+    /// A progress event (one per shard): printed when [`Log::wants_progress`].
+    pub fn progress(self, message: &str, fields: &[(&str, Value)]) {
+        if self.wants_progress() {
+            self.emit("INFO", message, fields);
+        }
+    }
+
     /// An informational event with structured fields.
     pub fn info(self, message: &str, fields: &[(&str, Value)]) {
         if !self.quiet {

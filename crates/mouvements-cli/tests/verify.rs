@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{mouvements_gen, scratch};
 use proptest::prelude::*;
 
-const SHARD: &str = "mouvements-00001-of-00003.csv";
+const SHARD: &str = "raw/mouvements-00001-of-00003.csv";
 
 /// Generates the reference dataset: 3000 rows in 3 shards.
 fn good_lake() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -32,7 +32,7 @@ fn verify_json(lake: &Path) -> (Option<i32>, serde_json::Value) {
 
 /// Rewrites line `line` (1-based, header is 1) of the middle shard.
 fn edit_line(lake: &Path, line: usize, edit: impl Fn(&str) -> String) {
-    let path = lake.join("raw").join(SHARD);
+    let path = lake.join(SHARD);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
     let original = lines[line - 1].trim_end_matches('\n').to_owned();
@@ -82,9 +82,8 @@ fn every_corruption_is_caught_with_its_shard_and_line() {
         (
             "duplicated id",
             |l| {
-                let id = std::fs::read_to_string(l.join("raw").join(SHARD)).unwrap().lines().nth(9).unwrap()
-                    [..8]
-                    .to_owned();
+                let id =
+                    std::fs::read_to_string(l.join(SHARD)).unwrap().lines().nth(9).unwrap()[..8].to_owned();
                 edit_field(l, 11, 0, &id);
             },
             "id.sequence",
@@ -115,20 +114,20 @@ fn every_corruption_is_caught_with_its_shard_and_line() {
         (
             "truncated file",
             |l| {
-                let p = l.join("raw").join(SHARD);
+                let p = l.join(SHARD);
                 let bytes = std::fs::read(&p).unwrap();
                 std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
             },
             "shard.size",
             None,
         ),
-        ("empty file", |l| std::fs::write(l.join("raw").join(SHARD), b"").unwrap(), "shard.empty", None),
+        ("empty file", |l| std::fs::write(l.join(SHARD), b"").unwrap(), "shard.empty", None),
         (
             "random bytes",
             |l| {
                 let noise: Vec<u8> =
                     (0u32..50_000).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-                std::fs::write(l.join("raw").join(SHARD), noise).unwrap();
+                std::fs::write(l.join(SHARD), noise).unwrap();
             },
             "shard.checksum",
             None,
@@ -142,7 +141,7 @@ fn every_corruption_is_caught_with_its_shard_and_line() {
         (
             "stray shard",
             |l| std::fs::write(l.join("raw/mouvements-00000-of-00004.csv"), b"x").unwrap(),
-            "set.shard_stray",
+            "set.stray",
             None,
         ),
         (

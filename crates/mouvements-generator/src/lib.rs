@@ -30,34 +30,33 @@
 //! ```
 
 mod calendar;
-mod config;
+mod compiled_tables;
+mod cursor;
 mod detmath;
-mod draw_tables;
 mod encoder;
 pub mod plan;
-mod stream;
 
 use std::io::{self, Write};
 use std::ops::Range;
 
 use mouvements_schema::{CSV_HEADER, Montant, Mouvement, MouvementId, Produit, TypeOp};
 
-pub use config::{ConfigError, GeneratorConfig, MAX_PERIOD_DAYS, MAX_ROWS, Period};
-pub use encoder::CHUNK_BYTES;
+pub use cursor::BLOCK_ROWS;
+pub use encoder::{CHUNK_BYTES, MouvementCsv};
+pub use mouvements_schema::{ConfigError, GeneratorConfig, MAX_PERIOD_DAYS, MAX_ROWS, Period};
 pub use plan::ShardPlan;
-pub use stream::BLOCK_ROWS;
 
 use calendar::Calendar;
-use draw_tables::DrawTables;
+use compiled_tables::CompiledTables;
+use cursor::{Cursor, Draw};
 use encoder::Labels;
-use stream::{Cursor, Draw};
 
 /// A ready generator: the config plus the tables compiled from it. Cheap to share across
 /// threads (`&Generator` is `Sync`); build it once.
 pub struct Generator {
     config: GeneratorConfig,
     calendar: Calendar,
-    tables: DrawTables,
+    tables: CompiledTables,
     labels: Labels,
     /// A row is an anomaly when 32 random bits fall below this.
     anomaly_threshold: u64,
@@ -84,12 +83,53 @@ impl Anomaly {
     /// Header of the labels CSV written beside a dataset.
     pub const CSV_HEADER: &'static str = "id_mouvement,type_op,produit,montant,usual_montant,factor\n";
 
-    /// This anomaly as a labels CSV line.
-    pub fn csv_line(&self) -> String {
-        format!(
-            "{},{},{},{},{},{}\n",
+    /// Writes this anomaly as a labels CSV line.
+    pub fn write_csv<W: Write>(&self, mut out: W) -> io::Result<()> {
+        writeln!(
+            out,
+            "{},{},{},{},{},{}",
             self.id_mouvement, self.type_op, self.produit, self.montant, self.usual_montant, self.factor
         )
+    }
+}
+
+/// The rows of a range, in order: see [`Generator::rows`].
+pub struct Rows<'g> {
+    generator: &'g Generator,
+    cursor: Cursor<'g>,
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Mouvement;
+
+    fn next(&mut self) -> Option<Mouvement> {
+        self.cursor.next_draw().map(|d| self.generator.mouvement(&d))
+    }
+}
+
+/// The anomalous rows of a range, in order: see [`Generator::anomalies`].
+pub struct Anomalies<'g> {
+    generator: &'g Generator,
+    cursor: Cursor<'g>,
+}
+
+impl Iterator for Anomalies<'_> {
+    type Item = Anomaly;
+
+    fn next(&mut self) -> Option<Anomaly> {
+        loop {
+            let d = self.cursor.next_draw()?;
+            if d.anomaly_factor > 0 {
+                return Some(Anomaly {
+                    id_mouvement: self.generator.id(d.row),
+                    type_op: d.type_op,
+                    produit: d.produit,
+                    montant: Montant::from_cents(d.cents),
+                    usual_montant: Montant::from_cents(d.usual_cents),
+                    factor: d.anomaly_factor,
+                });
+            }
+        }
     }
 }
 
@@ -98,7 +138,7 @@ impl Generator {
     pub fn new(config: GeneratorConfig) -> Self {
         Self {
             calendar: Calendar::new(config.period(), config.rows()),
-            tables: DrawTables::new(),
+            tables: CompiledTables::new(),
             labels: Labels::new(),
             anomaly_threshold: (config.anomaly_rate() * f64::from(1u32 << 31) * 2.0).round() as u64,
             config,
@@ -111,22 +151,26 @@ impl Generator {
     }
 
     /// The rows of `range` (clamped to the dataset), as typed values.
-    pub fn rows(&self, range: Range<u64>) -> impl Iterator<Item = Mouvement> + '_ {
-        let mut cursor = Cursor::new(self, range.start, range.end);
-        std::iter::from_fn(move || cursor.next_draw()).map(|d| self.mouvement(&d))
+    pub fn rows(&self, range: Range<u64>) -> Rows<'_> {
+        Rows { generator: self, cursor: Cursor::new(self, range.start, range.end) }
     }
 
-    /// The anomalous rows of `range`, with why each is anomalous.
-    pub fn anomalies(&self, range: Range<u64>) -> impl Iterator<Item = Anomaly> + '_ {
-        let mut cursor = Cursor::new(self, range.start, range.end);
-        std::iter::from_fn(move || cursor.next_draw()).filter(|d| d.anomaly_factor > 0).map(|d| Anomaly {
-            id_mouvement: self.id(d.row),
-            type_op: d.type_op,
-            produit: d.produit,
-            montant: Montant::from_cents(d.cents),
-            usual_montant: Montant::from_cents(d.usual_cents),
-            factor: d.anomaly_factor,
-        })
+    /// The anomalous rows of `range` (clamped to the dataset), with why each is anomalous.
+    pub fn anomalies(&self, range: Range<u64>) -> Anomalies<'_> {
+        Anomalies { generator: self, cursor: Cursor::new(self, range.start, range.end) }
+    }
+
+    /// Writes the anomalies of `range` as the labels CSV to `out`, header first, streamed
+    /// (wrap an unbuffered writer in a `BufWriter`); returns how many were written.
+    pub fn write_labels_csv<W: Write>(&self, range: Range<u64>, mut out: W) -> io::Result<u64> {
+        out.write_all(Anomaly::CSV_HEADER.as_bytes())?;
+        let mut count = 0;
+        for anomaly in self.anomalies(range) {
+            anomaly.write_csv(&mut out)?;
+            count += 1;
+        }
+        out.flush()?;
+        Ok(count)
     }
 
     /// Writes the rows of `range` as CSV to `out`, after the header line if `header`.

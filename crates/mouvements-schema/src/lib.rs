@@ -33,6 +33,7 @@ macro_rules! serde_as_text {
 }
 
 mod agence;
+mod config;
 mod error;
 mod labels;
 mod montant;
@@ -40,10 +41,17 @@ mod mouvement;
 pub mod tables;
 
 pub use agence::AgenceId;
+pub use config::{ConfigError, GeneratorConfig, MAX_PERIOD_DAYS, MAX_ROWS, Period, YEARS};
 pub use error::ParseError;
 pub use labels::{Pays, Produit, TypeOp};
 pub use montant::{MONTANT_MAX_LEN, Montant};
-pub use mouvement::{COLUMNS, CSV_HEADER, Mouvement, MouvementId};
+pub use mouvement::{COLUMNS, CSV_HEADER, MAX_CSV_ROW_BYTES, Mouvement, MouvementId};
 
-/// Version of the data contract; recorded in every manifest and part of the determinism key.
+/// Version of the data contract (the columns and their rules); recorded in every manifest and
+/// part of the determinism key.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Version of the data itself (the business tables and how rows are drawn from them): it
+/// changes when the same config starts giving other rows. Recorded in every manifest and
+/// part of the determinism key.
+pub const DATA_VERSION: u32 = 1;

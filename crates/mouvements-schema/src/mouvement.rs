@@ -17,9 +17,18 @@ pub const CSV_HEADER: &str = "id_mouvement,date_op,produit,type_op,montant,agenc
 /// Minimum number of digits after the `M` of an id.
 pub const ID_MIN_DIGITS: usize = 7;
 
+/// The longest CSV line a row can take, `\n` included: the largest id, date, product, type,
+/// amount, agency and country, with their commas. Upload parts are sized from it.
+pub const MAX_CSV_ROW_BYTES: u64 = 96;
+
 /// A movement id, written `M` + the number zero-padded to at least 7 digits (`M0000001`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MouvementId(pub u64);
+
+impl MouvementId {
+    /// The largest id: 19 digits, what the id column holds (`M9999999999999999999`).
+    pub const MAX: MouvementId = MouvementId(9_999_999_999_999_999_999);
+}
 
 impl fmt::Display for MouvementId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,7 +49,7 @@ impl FromStr for MouvementId {
             )
         };
         let digits = s.strip_prefix('M').ok_or_else(bad)?;
-        if digits.len() < ID_MIN_DIGITS || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() < ID_MIN_DIGITS || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
         if digits.len() > ID_MIN_DIGITS && digits.starts_with('0') {
@@ -105,6 +114,18 @@ mod tests {
         for bad in ["M000001", "M00000001", "0000001", "m0000001", "M000000a", "M", ""] {
             assert!(bad.parse::<MouvementId>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_longest_row_fits_the_bound() {
+        let longest = |labels: &mut dyn Iterator<Item = &'static str>| labels.map(str::len).max().unwrap();
+        let produit = longest(&mut Produit::ALL.iter().map(|p| p.label()));
+        let type_op = longest(&mut TypeOp::ALL.iter().map(|t| t.label()));
+        let id = MouvementId::MAX.to_string().len();
+        let montant = crate::MONTANT_MAX_LEN;
+        // id, date, produit, type_op, montant, agence, pays: seven fields, six commas, a newline.
+        let row = id + 10 + produit + type_op + montant + 6 + 2 + 6 + 1;
+        assert_eq!(row as u64, MAX_CSV_ROW_BYTES);
     }
 
     #[test]

@@ -1,71 +1,65 @@
-//! The lake layout: `tmp/`, `raw/`, `staging/`, `delta/`, and the names inside `raw/`.
-//! Shards use Beam's `-SSSSS-of-NNNNN` naming; bookkeeping objects start with `_`, so Spark's
-//! `mouvements-*.csv` glob and its hidden-file rule never see them.
+//! The lake layout: `tmp/`, `raw/`, `staging/`, `delta/`, and every object name inside them.
+//! Raw shards use Beam's `-SSSSS-of-NNNNN` naming; Parquet files add the configuration hash;
+//! bookkeeping objects start with `_`, so Spark's `mouvements-*.csv` glob, its hidden-file
+//! rule and Delta readers never see them.
+//!
+//! Every name is relative to the lake base, `/`-separated.
+
+use crate::{Dataset, Layer, ShardFormat};
 
 /// The four stages of the lake, in order.
 pub const STAGES: [&str; 4] = ["tmp", "raw", "staging", "delta"];
 
-/// Folder of the generated CSV.
+/// Folder of the generated CSV, and of the dataset's bookkeeping.
 pub const RAW: &str = "raw";
-/// The manifest, written after every shard.
-pub const MANIFEST: &str = "_manifest.json";
-/// The commit marker, written last.
-pub const SUCCESS: &str = "_SUCCESS";
-/// Folder of the per-shard records (one small JSON per finished shard).
-pub const RECORDS: &str = "_shards";
+/// Folder of the staging Parquet dataset.
+pub const STAGING: &str = "staging/mouvements";
+/// Folder of the Delta table.
+pub const DELTA: &str = "delta/mouvements";
+/// The Delta log, inside [`DELTA`].
+pub const DELTA_LOG: &str = "delta/mouvements/_delta_log";
+/// The manifest, written once every shard is stored.
+pub const MANIFEST: &str = "raw/_manifest.json";
+/// The dataset's commit marker, written last.
+pub const SUCCESS: &str = "raw/_SUCCESS";
+/// Spark's marker of a complete staging dataset.
+pub const STAGING_SUCCESS: &str = "staging/mouvements/_SUCCESS";
+/// Folder of the per-shard records, one subfolder per run.
+pub const RECORDS: &str = "raw/_shards";
+/// Folder of the claims: which run owns the destination.
+pub const CLAIMS: &str = "raw/_claims";
 /// Folder of the anomaly ground truth.
-pub const LABELS: &str = "_labels";
-/// Stem of every shard name.
+pub const LABELS: &str = "raw/_labels";
+/// Stem of every raw shard name.
 pub const SHARD_STEM: &str = "mouvements";
 
-/// How shard bytes are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ShardFormat {
-    /// Plain CSV.
-    #[default]
-    Csv,
-    /// Gzip-compressed CSV (Spark reads it as is; one task per file).
-    CsvGz,
-}
-
-impl ShardFormat {
-    /// File name extension, without the dot.
-    pub const fn extension(self) -> &'static str {
-        match self {
-            ShardFormat::Csv => "csv",
-            ShardFormat::CsvGz => "csv.gz",
-        }
-    }
-
-    /// The name given on the command line.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ShardFormat::Csv => "csv",
-            ShardFormat::CsvGz => "csv-gz",
-        }
+/// The folder of a layer.
+pub const fn layer_folder(layer: Layer) -> &'static str {
+    match layer {
+        Layer::Raw => RAW,
+        Layer::Staging => STAGING,
+        Layer::Delta => DELTA,
     }
 }
 
-impl std::str::FromStr for ShardFormat {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "csv" => Ok(ShardFormat::Csv),
-            "csv-gz" => Ok(ShardFormat::CsvGz),
-            _ => Err(format!("unknown format {s:?}: expected csv or csv-gz")),
-        }
-    }
+/// Whether a reader of a layer skips this name (Spark's and Delta's hidden-file rule): any
+/// path segment starting with `_` or `.`.
+pub fn hidden(relative: &str) -> bool {
+    relative.split('/').any(|part| part.starts_with('_') || part.starts_with('.'))
 }
 
-/// `mouvements-00002-of-00005.csv`.
-pub fn shard_name(index: u32, count: u32, format: ShardFormat) -> String {
+/// `mouvements-00002-of-00005.csv`, the file name of a raw shard.
+pub fn shard_file(index: u32, count: u32, format: ShardFormat) -> String {
     format!("{SHARD_STEM}-{index:05}-of-{count:05}.{}", format.extension())
 }
 
-/// The shard number, count and format of a shard name, or `None` for any other name.
-pub fn parse_shard_name(name: &str) -> Option<(u32, u32, ShardFormat)> {
+/// `raw/mouvements-00002-of-00005.csv`.
+pub fn raw_shard(index: u32, dataset: &Dataset) -> String {
+    format!("{RAW}/{}", shard_file(index, dataset.shards, dataset.format))
+}
+
+/// The shard number, count and format of a raw shard file name, or `None` for any other name.
+pub fn parse_shard_file(name: &str) -> Option<(u32, u32, ShardFormat)> {
     let rest = name.strip_prefix(SHARD_STEM)?.strip_prefix('-')?;
     let (numbers, format) = if let Some(n) = rest.strip_suffix(".csv.gz") {
         (n, ShardFormat::CsvGz)
@@ -73,30 +67,81 @@ pub fn parse_shard_name(name: &str) -> Option<(u32, u32, ShardFormat)> {
         (rest.strip_suffix(".csv")?, ShardFormat::Csv)
     };
     let (index, count) = numbers.split_once("-of-")?;
-    let digits = |s: &str| s.len() >= 5 && s.bytes().all(|b| b.is_ascii_digit());
+    let digits = |s: &str| (5..=9).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(index) || !digits(count) {
         return None;
     }
     let (index, count) = (index.parse().ok()?, count.parse().ok()?);
-    (index < count && name == shard_name(index, count, format)).then_some((index, count, format))
+    (index < count && name == shard_file(index, count, format)).then_some((index, count, format))
 }
 
-/// `anomalies-00002-of-00005.csv`, inside [`LABELS`].
-pub fn labels_name(index: u32, count: u32) -> String {
-    format!("anomalies-{index:05}-of-{count:05}.csv")
+/// `raw/_labels/anomalies-00002-of-00005.csv`.
+pub fn labels(index: u32, count: u32) -> String {
+    format!("{LABELS}/anomalies-{index:05}-of-{count:05}.csv")
+}
+
+/// `part-00002-of-00005-<cfg>.zstd.parquet`: a Parquet file name, unique per configuration.
+pub fn parquet_file(index: u32, dataset: &Dataset) -> String {
+    format!("part-{index:05}-of-{:05}-{}.zstd.parquet", dataset.shards, dataset.config_hash())
+}
+
+/// `staging/mouvements/pays=FR/produit=santé/part-…parquet`, or its twin under `delta/`:
+/// one shard's file of one partition (its folder, `pays=FR/produit=santé`).
+pub fn partition_file(layer: Layer, partition: &str, index: u32, dataset: &Dataset) -> String {
+    format!("{}/{partition}/{}", layer_folder(layer), parquet_file(index, dataset))
+}
+
+/// `delta/mouvements/_delta_log/00000000000000000003.json`.
+pub fn delta_commit(version: u64) -> String {
+    format!("{DELTA_LOG}/{version:020}.json")
+}
+
+/// The version of a Delta commit file name (`00000000000000000003.json`), or `None`.
+pub fn parse_delta_commit(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".json")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())?
+}
+
+/// `raw/_claims/00000000000000000003.json`: the claim of sequence number `seq`.
+pub fn claim(seq: u64) -> String {
+    format!("{CLAIMS}/{seq:020}.json")
+}
+
+/// The sequence number of a claim file name, or `None`.
+pub fn parse_claim(name: &str) -> Option<u64> {
+    parse_delta_commit(name)
+}
+
+/// `raw/_shards/<run key>/`: the records of one run.
+pub fn records_of(run_key: &str) -> String {
+    format!("{RECORDS}/{run_key}")
+}
+
+/// `raw/_shards/<run key>/shard-00002-of-00005.json`.
+pub fn record(run_key: &str, index: u32, count: u32) -> String {
+    format!("{RECORDS}/{run_key}/shard-{index:05}-of-{count:05}.json")
+}
+
+/// The shard number of a record file name, or `None`.
+pub fn parse_record(name: &str) -> Option<u32> {
+    let numbers = name.strip_prefix("shard-")?.strip_suffix(".json")?;
+    numbers.split_once("-of-")?.0.parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
+    use mouvements_schema::GeneratorConfig;
+
     use super::*;
+    use crate::Layers;
 
     #[test]
     fn shard_names_follow_beam_and_parse_back() {
-        assert_eq!(shard_name(0, 5, ShardFormat::Csv), "mouvements-00000-of-00005.csv");
+        assert_eq!(shard_file(0, 5, ShardFormat::Csv), "mouvements-00000-of-00005.csv");
         for (i, n, f) in
             [(0, 5, ShardFormat::Csv), (4, 5, ShardFormat::CsvGz), (99_999, 100_000, ShardFormat::Csv)]
         {
-            assert_eq!(parse_shard_name(&shard_name(i, n, f)), Some((i, n, f)));
+            assert_eq!(parse_shard_file(&shard_file(i, n, f)), Some((i, n, f)));
         }
     }
 
@@ -108,9 +153,30 @@ mod tests {
             "mouvements-0-of-5.csv",
             "mouvements-00000-of-00005.csv#1",
             "mouvements-00000-of-00005.parquet",
+            "mouvements-extra.csv",
             "other-00000-of-00005.csv",
         ] {
-            assert_eq!(parse_shard_name(name), None, "{name}");
+            assert_eq!(parse_shard_file(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn parquet_names_carry_the_configuration_and_keep_accents_raw() {
+        let config = GeneratorConfig::with_rows(1, 100).unwrap();
+        let d = Dataset::new(config, 5, ShardFormat::Csv, Layers::ALL, false).unwrap();
+        let name = partition_file(Layer::Staging, "pays=FR/produit=santé", 2, &d);
+        assert!(name.starts_with("staging/mouvements/pays=FR/produit=santé/part-00002-of-00005-"), "{name}");
+        assert!(name.ends_with(".zstd.parquet") && name.contains(&d.config_hash()));
+    }
+
+    #[test]
+    fn bookkeeping_is_hidden_from_readers_and_data_is_not() {
+        for name in ["raw/_SUCCESS", "delta/mouvements/_delta_log/00000000000000000000.json", "raw/.x"] {
+            assert!(hidden(name), "{name}");
+        }
+        assert!(!hidden("staging/mouvements/pays=FR/produit=auto/part-00000-of-00001-0a.zstd.parquet"));
+        assert_eq!(parse_delta_commit("00000000000000000012.json"), Some(12));
+        assert_eq!(parse_delta_commit("12.json"), None);
+        assert_eq!(parse_record("shard-00003-of-00007.json"), Some(3));
     }
 }

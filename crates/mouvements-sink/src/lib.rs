@@ -2,26 +2,54 @@
 //!
 //! It moves bytes and knows nothing of rows. It parses lake URLs ([`LakeUrl`]: local path,
 //! `file://`, `gs://`, `s3://`, `az://`, `memory://`), opens the store behind them through
-//! object_store with credentials from the environment, streams shards as multipart uploads
-//! ([`ShardWriter`]) and reads them back ([`ShardReader`]), and runs the commit protocol
-//! ([`Lake::prepare`], [`Lake::record_shard`], [`Lake::try_commit`]): shards, then
-//! `raw/_manifest.json`, then `raw/_SUCCESS`, so a reader that waits for `_SUCCESS` never
-//! sees a partial dataset.
+//! object_store with credentials from the environment ([`Objects`]: object I/O on the base
+//! folder), streams objects as multipart uploads ([`ObjectWriter`]) and reads them back
+//! ([`ObjectReader`]), and owns the whole dataset protocol ([`Lake::prepare`],
+//! [`Run::write_shard`], [`Run::commit`]): claim, shards and their records, then the manifest,
+//! the layers' markers and `raw/_SUCCESS` last, so a reader that waits for `_SUCCESS` never
+//! sees a partial dataset, whatever the tasks, retries and crashes.
+//!
+//! ```
+//! # async fn demo() -> Result<(), mouvements_sink::SinkError> {
+//! use std::sync::Arc;
+//! use mouvements_sink::{Dataset, Lake, Layers, RunRequest, ShardFormat, StoreOptions, WriteMode};
+//!
+//! let lake = Arc::new(Lake::create(&"memory://demo".parse()?, &StoreOptions::default())?);
+//! let config = mouvements_schema::GeneratorConfig::with_rows(42, 10).unwrap();
+//! let dataset = Dataset::new(config, 1, ShardFormat::Csv, Layers::RAW, false)?;
+//! let request = RunRequest {
+//!     dataset,
+//!     mode: WriteMode::Fresh,
+//!     run_id: "demo".into(),
+//!     shards: vec![0],
+//!     max_shard_bytes: 1 << 20,
+//! };
+//! let run = lake.prepare(request).await?;
+//! assert_eq!(run.todo(), [0]);
+//! # Ok(())
+//! # }
+//! ```
 
+mod dataset;
 mod error;
-mod lake;
 pub mod layout;
 mod manifest;
+mod objects;
+mod protocol;
 mod reader;
 mod store;
 mod url;
 mod writer;
 
+pub use dataset::{Dataset, DatasetError, Layer, Layers, MAX_SHARDS, ShardFormat};
 pub use error::SinkError;
-pub use lake::{CommitOutcome, Lake, Survey, WriteMode};
-pub use layout::ShardFormat;
-pub use manifest::{Dataset, MANIFEST_VERSION, Manifest, ShardEntry, ShardRecord, crc32c_hex};
-pub use reader::ShardReader;
-pub use store::{StoreOptions, open_store};
+pub use manifest::{Claim, FileEntry, MANIFEST_VERSION, Manifest, ShardEntry, ShardRecord, crc32c_hex};
+pub use objects::{Listed, Objects};
+pub use protocol::{
+    CLOUD_SHAPE, CommitOutcome, Faults, LOCAL_SHAPE, Lake, Output, Produced, Run, RunRequest, ShardOutputs,
+    Step, Survey, TableLog, WriteMode,
+};
+pub use reader::ObjectReader;
+pub use store::{StoreOptions, prepare_local};
 pub use url::{ACCEPTED_FORMS, LakeUrl, UrlError};
-pub use writer::{ShardReceipt, ShardWriter, UploadShape};
+pub use writer::{MAX_PART_SIZE, MAX_PARTS, ObjectWriter, Receipt, UploadShape};

@@ -1,4 +1,4 @@
-//! `ShardReader`: a blocking `io::Read` over a stored shard, gzip decoded when needed, that
+//! `ObjectReader`: a blocking `io::Read` over a stored object, gzip decoded when asked, that
 //! tallies the stored bytes and their CRC32C as they pass. Like the writer, use it from a
 //! blocking thread.
 
@@ -11,14 +11,14 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use tokio::runtime::Handle;
 
-use crate::{ShardFormat, ShardReceipt};
+use crate::Receipt;
 
 /// The stored bytes, read through the store's stream.
 struct StoredBytes {
     stream: BoxStream<'static, object_store::Result<Bytes>>,
     current: Bytes,
     handle: Handle,
-    tally: Arc<Mutex<ShardReceipt>>,
+    tally: Arc<Mutex<Receipt>>,
 }
 
 impl Read for StoredBytes {
@@ -40,34 +40,32 @@ impl Read for StoredBytes {
     }
 }
 
-/// A shard being read; see the module docs.
-pub struct ShardReader {
+/// An object being read; see the module docs.
+pub struct ObjectReader {
     inner: Box<dyn Read + Send>,
-    tally: Arc<Mutex<ShardReceipt>>,
+    tally: Arc<Mutex<Receipt>>,
 }
 
-impl ShardReader {
+impl ObjectReader {
     pub(crate) fn new(
         stream: BoxStream<'static, object_store::Result<Bytes>>,
-        format: ShardFormat,
+        gzip: bool,
         handle: Handle,
     ) -> Self {
-        let tally = Arc::new(Mutex::new(ShardReceipt { bytes: 0, crc32c: 0 }));
+        let tally = Arc::new(Mutex::new(Receipt { bytes: 0, crc32c: 0 }));
         let stored = StoredBytes { stream, current: Bytes::new(), handle, tally: Arc::clone(&tally) };
-        let inner: Box<dyn Read + Send> = match format {
-            ShardFormat::Csv => Box::new(stored),
-            ShardFormat::CsvGz => Box::new(MultiGzDecoder::new(stored)),
-        };
+        let inner: Box<dyn Read + Send> =
+            if gzip { Box::new(MultiGzDecoder::new(stored)) } else { Box::new(stored) };
         Self { inner, tally }
     }
 
     /// Size and CRC32C of the stored bytes read so far (all of them once `read` returned 0).
-    pub fn stored(&self) -> ShardReceipt {
+    pub fn stored(&self) -> Receipt {
         *self.tally.lock().expect("tally lock is never poisoned: no code panics holding it")
     }
 }
 
-impl Read for ShardReader {
+impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf)
     }

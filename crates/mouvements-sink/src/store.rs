@@ -1,6 +1,13 @@
 //! Opening the object store behind a `LakeUrl`. Credentials and endpoints come from the
-//! environment, the way object_store's builders read them; nothing here prints them.
+//! environment, the way object_store's builders read them (`from_env`); nothing here prints
+//! them. The builders are used rather than `object_store::parse_url_opts` because that
+//! function reads no environment: it would need every credential variable copied in by hand,
+//! and the builders give typed retry settings per backend.
+//!
+//! Opening never writes: `verify`, `guide` and `config` work on a lake the user can only
+//! read. Only [`prepare_local`] (called by the writers) creates and probes a local folder.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,50 +54,63 @@ impl StoreOptions {
     }
 }
 
-/// Builds the store for `url`, and the folder inside it where the lake starts. A local lake
-/// folder is created and checked writable here, before any data is generated.
-pub fn open_store(
-    url: &LakeUrl,
-    options: &StoreOptions,
-) -> Result<(Arc<dyn ObjectStore>, String), SinkError> {
-    let open_error = |source, hint| SinkError::Open { url: url.to_string(), source, hint };
-    let cloud_hint = "check the bucket name and the credentials in the environment";
+/// Creates a local lake folder and checks that files can be written in it, before any data
+/// is generated.
+pub fn prepare_local(path: &Path) -> Result<(), SinkError> {
+    let not_writable = |source| SinkError::LocalNotWritable { path: path.display().to_string(), source };
+    std::fs::create_dir_all(path).map_err(not_writable)?;
+    let probe = path.join(format!(".mouvements-write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)).map_err(not_writable)
+}
+
+/// An opened store: the client, the folder inside it where the lake starts, and for a local
+/// lake its folder on disk.
+pub(crate) struct OpenedStore {
+    pub store: Arc<dyn ObjectStore>,
+    pub prefix: String,
+    pub local_root: Option<PathBuf>,
+}
+
+/// Builds the store for `url`. A local folder must exist.
+pub(crate) fn open_store(url: &LakeUrl, options: &StoreOptions) -> Result<OpenedStore, SinkError> {
+    let open_error = |source| SinkError::Open { url: url.to_string(), source };
     match url {
         LakeUrl::Local(path) => {
-            let not_writable =
-                |source| SinkError::LocalNotWritable { path: path.display().to_string(), source };
-            std::fs::create_dir_all(path).map_err(not_writable)?;
-            let probe = path.join(format!(".mouvements-write-probe-{}", std::process::id()));
-            std::fs::write(&probe, b"").and_then(|()| std::fs::remove_file(&probe)).map_err(not_writable)?;
+            if !path.is_dir() {
+                return Err(SinkError::NoLocalLake { path: path.display().to_string() });
+            }
             let store = LocalFileSystem::new_with_prefix(path)
                 .map(|store| store.with_fsync(true))
-                .map_err(|e| open_error(e, "check that the folder exists and is readable"))?;
-            Ok((Arc::new(store), String::new()))
+                .map_err(open_error)?;
+            let root = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            Ok(OpenedStore { store: Arc::new(store), prefix: String::new(), local_root: Some(root) })
         }
         LakeUrl::Gcs { bucket, prefix } => {
             let store = GoogleCloudStorageBuilder::from_env()
                 .with_bucket_name(bucket)
                 .with_retry(options.retry())
                 .build()
-                .map_err(|e| open_error(e, cloud_hint))?;
-            Ok((Arc::new(store), prefix.clone()))
+                .map_err(open_error)?;
+            Ok(OpenedStore { store: Arc::new(store), prefix: prefix.clone(), local_root: None })
         }
         LakeUrl::S3 { bucket, prefix } => {
             let store = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
                 .with_retry(options.retry())
                 .build()
-                .map_err(|e| open_error(e, cloud_hint))?;
-            Ok((Arc::new(store), prefix.clone()))
+                .map_err(open_error)?;
+            Ok(OpenedStore { store: Arc::new(store), prefix: prefix.clone(), local_root: None })
         }
         LakeUrl::Azure { container, prefix } => {
             let store = MicrosoftAzureBuilder::from_env()
                 .with_container_name(container)
                 .with_retry(options.retry())
                 .build()
-                .map_err(|e| open_error(e, cloud_hint))?;
-            Ok((Arc::new(store), prefix.clone()))
+                .map_err(open_error)?;
+            Ok(OpenedStore { store: Arc::new(store), prefix: prefix.clone(), local_root: None })
         }
-        LakeUrl::Memory { prefix } => Ok((Arc::new(InMemory::new()), prefix.clone())),
+        LakeUrl::Memory { prefix } => {
+            Ok(OpenedStore { store: Arc::new(InMemory::new()), prefix: prefix.clone(), local_root: None })
+        }
     }
 }

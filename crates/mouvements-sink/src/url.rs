@@ -1,5 +1,8 @@
 //! `LakeUrl`: where a lake lives. One parser for every destination, refusing anything it
-//! cannot serve with a message that names the URL and the accepted forms.
+//! cannot serve with a message that names the URL and the accepted forms. Anything that looks
+//! like a scheme (`s3:/x`, `gs:bucket`, `gcs://x`) is refused with the right spelling rather
+//! than taken for a local folder named `s3:`; a local path holding a colon is written with a
+//! folder first (`./a:b`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -72,6 +75,41 @@ fn clean_prefix(prefix: &str) -> String {
     prefix.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
 }
 
+/// The scheme a user most likely meant, for the schemes people type.
+fn canonical_scheme(scheme: &str) -> Option<&'static str> {
+    match scheme.to_ascii_lowercase().as_str() {
+        "gs" | "gcs" | "gcp" => Some("gs"),
+        "s3" | "s3a" | "s3n" | "aws" => Some("s3"),
+        "az" | "azure" | "abfs" | "abfss" | "wasb" | "wasbs" | "adl" => Some("az"),
+        "file" => Some("file"),
+        "memory" => Some("memory"),
+        _ => None,
+    }
+}
+
+/// The scheme-like start of `text` (`s3` in `s3:/x`), if it has one: a letter, then letters,
+/// digits, `+`, `-` or `.`, then a colon.
+fn scheme_prefix(text: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = text.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+        .then_some((scheme, rest))
+}
+
+/// The error for a scheme-like URL that is not one of ours, with the likely spelling.
+fn misspelt(url: &str, scheme: &str, rest: &str) -> UrlError {
+    let body = rest.trim_start_matches('/');
+    let reason = match canonical_scheme(scheme) {
+        Some("file") => format!("did you mean file:///{body}?"),
+        Some(canonical) => format!("did you mean {canonical}://{body}?"),
+        None => {
+            format!("unknown scheme {scheme:?} (for a local folder whose name holds a colon, write ./{url})")
+        }
+    };
+    UrlError { url: url.into(), reason }
+}
+
 impl FromStr for LakeUrl {
     type Err = UrlError;
 
@@ -81,7 +119,14 @@ impl FromStr for LakeUrl {
             return Err(UrlError { url: url.into(), reason: "it is empty".into() });
         }
         let Some((scheme, rest)) = trimmed.split_once("://") else {
-            return Ok(LakeUrl::Local(PathBuf::from(trimmed)));
+            return match scheme_prefix(trimmed) {
+                // `file:/abs/path` is a valid file URI, and the form Spark prints.
+                Some(("file", rest)) if rest.starts_with('/') && !rest.starts_with("//") => {
+                    Ok(LakeUrl::Local(PathBuf::from(rest)))
+                }
+                Some((scheme, rest)) => Err(misspelt(url, scheme, rest)),
+                None => Ok(LakeUrl::Local(PathBuf::from(trimmed))),
+            };
         };
         match scheme {
             "gs" => {
@@ -98,6 +143,7 @@ impl FromStr for LakeUrl {
                 url: url.into(),
                 reason: "file:// needs an absolute path, as in file:///data/lake".into(),
             }),
+            other if canonical_scheme(other).is_some() => Err(misspelt(url, other, rest)),
             other => Err(UrlError { url: url.into(), reason: format!("unknown scheme {other:?}") }),
         }
     }
@@ -166,6 +212,30 @@ mod tests {
             let err = bad.parse::<LakeUrl>().unwrap_err().to_string();
             assert!(err.contains(needle) && err.contains("gs://bucket/prefix"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn scheme_typos_are_refused_with_the_right_spelling() {
+        for (typo, meant) in [
+            ("s3:/bad", "did you mean s3://bad?"),
+            ("gs:/bucket/x", "did you mean gs://bucket/x?"),
+            ("az:/c/x", "did you mean az://c/x?"),
+            ("s3:bucket", "did you mean s3://bucket?"),
+            ("gcs://bucket/x", "did you mean gs://bucket/x?"),
+            ("GS:bucket", "did you mean gs://bucket?"),
+            ("abfss://c/x", "did you mean az://c/x?"),
+            ("a:b", "write ./a:b"),
+        ] {
+            let err = typo.parse::<LakeUrl>().unwrap_err().to_string();
+            assert!(err.contains(meant), "{typo}: {err}");
+        }
+    }
+
+    #[test]
+    fn local_paths_with_a_colon_stay_possible() {
+        assert_eq!("./a:b".parse(), Ok(LakeUrl::Local("./a:b".into())));
+        assert_eq!("/data/a:b".parse(), Ok(LakeUrl::Local("/data/a:b".into())));
+        assert_eq!("file:/data/lake".parse(), Ok(LakeUrl::Local("/data/lake".into())));
     }
 
     #[test]

@@ -1,7 +1,11 @@
-//! `ShardWriter`: a blocking `io::Write` that streams a shard to the store as a multipart
-//! upload. Memory stays bounded by the part size times the parts in flight, whatever the
-//! shard size. The object appears whole when `finish` completes the upload, or not at all:
-//! any failure, or dropping the writer unfinished, aborts the upload.
+//! `ObjectWriter`: a blocking `io::Write` that streams bytes to one object, or the same bytes
+//! to several (a Parquet file lands in staging/ and delta/ at once). Parts are cut at the
+//! upload shape's size; the multipart upload starts with the first full part, so an object
+//! smaller than one part is stored with a single put. Memory stays bounded by the part size
+//! times the parts in flight, whatever the object's size.
+//!
+//! An object appears whole when `finish` completes, or not at all: any failure, or dropping
+//! the writer unfinished, aborts every upload it started.
 //!
 //! It blocks on the async client through a runtime handle, so use it from a blocking thread
 //! (`tokio::task::spawn_blocking`), never from async code.
@@ -10,64 +14,147 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use object_store::WriteMultipart;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::runtime::Handle;
 
-use crate::{ShardFormat, SinkError};
+use crate::ShardFormat;
 
-/// What was stored: the object's size and CRC32C (the checksum GCS itself keeps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShardReceipt {
+/// What was stored: the object's size and CRC32C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Receipt {
     /// Bytes stored.
     pub bytes: u64,
     /// CRC32C of the stored bytes.
     pub crc32c: u32,
 }
 
-/// How big the upload parts are and how many travel at once, per shard.
-#[derive(Debug, Clone, Copy)]
+/// How big the upload parts are and how many travel at once, per object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadShape {
     /// Bytes per part (the last may be smaller). Object stores need at least 5 MiB.
     pub part_size: usize,
-    /// Parts uploading concurrently per shard.
+    /// Parts uploading concurrently per object.
     pub parts_in_flight: usize,
 }
 
-/// Feeds parts to the multipart upload and tallies what passes.
-struct PartSender {
+/// The most parts a multipart upload may have (S3's limit; GCS and Azure allow as many).
+pub const MAX_PARTS: u64 = 10_000;
+
+/// The largest part S3 accepts.
+pub const MAX_PART_SIZE: u64 = 5 << 30;
+
+impl UploadShape {
+    /// This shape, with parts grown so that an object of `expected` bytes fits in
+    /// [`MAX_PARTS`] parts with a quarter to spare; `None` when even the largest part is
+    /// too small (the object must be cut smaller).
+    pub fn for_expected_size(self, expected: u64) -> Option<Self> {
+        let needed = (expected + expected / 4).div_ceil(MAX_PARTS).next_multiple_of(1 << 20);
+        let part_size = (self.part_size as u64).max(needed);
+        (part_size <= MAX_PART_SIZE).then_some(Self { part_size: part_size as usize, ..self })
+    }
+}
+
+/// One object the bytes go to: its path and, once begun, its multipart upload.
+struct Destination {
+    path: Path,
     upload: Option<WriteMultipart>,
+}
+
+/// Cuts the bytes into parts, sends each to every destination, and tallies what passes.
+struct PartSender {
+    store: Arc<dyn ObjectStore>,
+    destinations: Vec<Destination>,
     part: BytesMut,
     shape: UploadShape,
     handle: Handle,
-    receipt: ShardReceipt,
+    receipt: Receipt,
+    aborted: bool,
 }
 
 impl PartSender {
     fn send_part(&mut self) -> io::Result<()> {
-        let upload = self.upload.as_mut().ok_or_else(|| io::Error::other("upload already closed"))?;
-        self.handle
-            .block_on(upload.wait_for_capacity(self.shape.parts_in_flight))
-            .map_err(io::Error::other)?;
-        upload.put(self.part.split().freeze());
-        self.part.reserve(self.shape.part_size);
+        let part: Bytes = self.part.split().freeze();
+        for destination in &mut self.destinations {
+            if destination.upload.is_none() {
+                let started = self.handle.block_on(self.store.put_multipart(&destination.path));
+                let upload = started.map_err(io::Error::other)?;
+                destination.upload = Some(WriteMultipart::new_with_chunk_size(upload, self.shape.part_size));
+            }
+            let upload = destination.upload.as_mut().expect("the upload was just begun");
+            self.handle
+                .block_on(upload.wait_for_capacity(self.shape.parts_in_flight))
+                .map_err(io::Error::other)?;
+            upload.put(part.clone());
+        }
         Ok(())
+    }
+
+    /// Stores what is left: a single put where no part was sent, else the last part and the
+    /// completion of each upload.
+    fn complete(&mut self) -> io::Result<()> {
+        if self.destinations.iter().all(|d| d.upload.is_none()) {
+            let body: Bytes = self.part.split().freeze();
+            for destination in &self.destinations {
+                let put = self.store.put(&destination.path, PutPayload::from_bytes(body.clone()));
+                self.handle.block_on(put).map_err(io::Error::other)?;
+            }
+            return Ok(());
+        }
+        if !self.part.is_empty() {
+            self.send_part()?;
+        }
+        for destination in &mut self.destinations {
+            if let Some(upload) = destination.upload.take() {
+                self.handle.block_on(upload.finish()).map_err(io::Error::other)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Aborts every upload begun and not completed, waiting for the store to confirm, and
+    /// refuses any later write.
+    fn abort(&mut self) {
+        self.aborted = true;
+        for destination in &mut self.destinations {
+            if let Some(upload) = destination.upload.take() {
+                // Best effort: the write failed already, and that error is what matters.
+                let _ = self.handle.block_on(upload.abort());
+            }
+        }
+    }
+}
+
+impl Drop for PartSender {
+    /// On any error path, and for a writer dropped unfinished, nothing is left open (and billed).
+    fn drop(&mut self) {
+        self.abort();
     }
 }
 
 impl Write for PartSender {
-    /// Fills the part up to exactly its size, so the buffer never grows (a grown buffer is a
-    /// reallocation and a copy of the whole part, which profiling showed at 14 % of a run).
+    /// Fills the part up to exactly its size, so the buffer never grows past it (a grown
+    /// buffer is a reallocation and a copy of the whole part, which profiling showed at 14 %
+    /// of a run). Small objects never reserve a whole part.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.aborted {
+            return Err(io::Error::other("upload aborted"));
+        }
         let n = buf.len().min(self.shape.part_size - self.part.len());
         let taken = &buf[..n];
         self.receipt.crc32c = crc32c::crc32c_append(self.receipt.crc32c, taken);
         self.receipt.bytes += n as u64;
+        if self.part.capacity() - self.part.len() < n {
+            let wanted = (self.part.len() + n).max(self.part.capacity() * 2).min(self.shape.part_size);
+            self.part.reserve(wanted - self.part.len());
+        }
         self.part.extend_from_slice(taken);
         if self.part.len() == self.shape.part_size {
             self.send_part()?;
+            self.part.reserve(self.shape.part_size);
         }
         Ok(n)
     }
@@ -82,62 +169,64 @@ enum Body {
     Gzip(GzEncoder<PartSender>),
 }
 
-/// A shard being written; see the module docs.
-pub struct ShardWriter {
+/// An object being written; see the module docs.
+pub struct ObjectWriter {
     url: String,
     body: Option<Body>,
     cancel: Arc<AtomicBool>,
 }
 
-impl ShardWriter {
+impl ObjectWriter {
     pub(crate) fn new(
+        store: Arc<dyn ObjectStore>,
+        paths: Vec<Path>,
         url: String,
-        upload: WriteMultipart,
-        format: ShardFormat,
+        gzip: bool,
         shape: UploadShape,
         handle: Handle,
         cancel: Arc<AtomicBool>,
     ) -> Self {
         let sender = PartSender {
-            upload: Some(upload),
-            part: BytesMut::with_capacity(shape.part_size),
+            store,
+            destinations: paths.into_iter().map(|path| Destination { path, upload: None }).collect(),
+            part: BytesMut::new(),
             shape,
             handle,
-            receipt: ShardReceipt { bytes: 0, crc32c: 0 },
+            receipt: Receipt::default(),
+            aborted: false,
         };
-        let body = match format {
-            ShardFormat::Csv => Body::Plain(sender),
+        let body = if gzip {
             // Level 1: gzip's fastest level keeps compression off the critical path.
-            ShardFormat::CsvGz => Body::Gzip(GzEncoder::new(sender, Compression::new(1))),
+            Body::Gzip(GzEncoder::new(sender, Compression::new(1)))
+        } else {
+            Body::Plain(sender)
         };
         Self { url, body: Some(body), cancel }
     }
 
-    /// Completes the upload: the object becomes visible, whole. On failure it is aborted.
-    pub fn finish(mut self) -> Result<ShardReceipt, SinkError> {
-        let body = self.body.take().expect("a writer is finished once");
-        let write_error = |source| SinkError::Write { url: self.url.clone(), source };
-        let mut sender = match body {
-            Body::Plain(sender) => sender,
-            Body::Gzip(gz) => gz.finish().map_err(write_error)?,
-        };
-        let result = (|| {
-            if !sender.part.is_empty() {
-                sender.send_part()?;
-            }
-            let upload = sender.upload.take().ok_or_else(|| io::Error::other("upload already closed"))?;
-            sender.handle.block_on(upload.finish()).map_err(io::Error::other)
-        })();
-        match result {
-            Ok(_) => Ok(sender.receipt),
-            Err(source) => {
-                abort(&mut sender);
-                Err(write_error(source))
-            }
-        }
+    /// The URL of the (first) object, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
-    fn sender(&mut self) -> io::Result<&mut dyn Write> {
+    /// Completes the uploads: the objects become visible, whole. On failure they are aborted
+    /// (dropping the sender aborts whatever it had begun).
+    pub fn finish(mut self) -> io::Result<Receipt> {
+        let body = self.body.take().expect("a writer is finished once");
+        let mut sender = match body {
+            Body::Plain(sender) => sender,
+            Body::Gzip(gz) => gz.finish().map_err(|e| self.error(&e))?,
+        };
+        sender.complete().map_err(|e| self.error(&e))?;
+        Ok(sender.receipt)
+    }
+
+    /// An I/O error that names the object.
+    fn error(&self, e: &io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.url))
+    }
+
+    fn body(&mut self) -> io::Result<&mut dyn Write> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(io::Error::other("interrupted"));
         }
@@ -149,17 +238,10 @@ impl ShardWriter {
     }
 }
 
-/// Aborts the upload, waiting for the store to confirm.
-fn abort(sender: &mut PartSender) {
-    if let Some(upload) = sender.upload.take() {
-        // The abort is best effort: the upload failed already, that error is what matters.
-        let _ = sender.handle.block_on(upload.abort());
-    }
-}
-
-impl Write for ShardWriter {
+impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sender()?.write(buf)
+        let result = self.body()?.write(buf);
+        result.map_err(|e| self.error(&e))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -167,14 +249,36 @@ impl Write for ShardWriter {
     }
 }
 
-impl Drop for ShardWriter {
-    /// An unfinished writer aborts its upload. A gzip body is not finished first: its trailer
-    /// would only feed more parts to an upload that is being thrown away.
+impl Drop for ObjectWriter {
+    /// An unfinished writer aborts its uploads (through its sender's drop). A gzip body is
+    /// not finished first: its trailer would only feed more parts to uploads being thrown away.
     fn drop(&mut self) {
         match self.body.take() {
-            Some(Body::Plain(mut sender)) => abort(&mut sender),
-            Some(Body::Gzip(mut gz)) => abort(gz.get_mut()),
+            Some(Body::Gzip(mut gz)) => gz.get_mut().abort(),
+            Some(Body::Plain(sender)) => drop(sender),
             None => {}
         }
+    }
+}
+
+impl ShardFormat {
+    /// Whether objects of this format are gzip-compressed on the way out.
+    pub(crate) const fn gzip(self) -> bool {
+        matches!(self, ShardFormat::CsvGz)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLOUD: UploadShape = UploadShape { part_size: 16 << 20, parts_in_flight: 4 };
+
+    #[test]
+    fn parts_grow_with_the_expected_size_and_refuse_what_cannot_fit() {
+        assert_eq!(CLOUD.for_expected_size(1 << 30), Some(CLOUD));
+        let big = CLOUD.for_expected_size(1 << 40).unwrap();
+        assert!(big.part_size as u64 * MAX_PARTS >= (1u64 << 40) && big.part_size.is_multiple_of(1 << 20));
+        assert_eq!(CLOUD.for_expected_size(60 << 40), None);
     }
 }

@@ -1,4 +1,4 @@
-//! The commit protocol, run the same way on every backend: local disk, memory, GCS (the fake,
+//! The dataset protocol, run the same way on every backend: local disk, memory, GCS (the fake,
 //! through object_store's real GCS client), and S3 and Azure when `cargo xtask verify` has
 //! started their emulators.
 
@@ -7,17 +7,29 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use mouvements_gcs_fake::FakeGcs;
+use mouvements_schema::GeneratorConfig;
 use mouvements_sink::{
-    CommitOutcome, Dataset, Lake, LakeUrl, ShardEntry, ShardFormat, ShardRecord, SinkError, StoreOptions,
-    UploadShape, WriteMode, crc32c_hex,
+    CommitOutcome, Dataset, Lake, LakeUrl, Layers, Objects, Produced, Run, RunRequest, ShardFormat,
+    SinkError, StoreOptions, UploadShape, WriteMode, layout,
 };
 use object_store::gcp::GoogleCloudStorageBuilder;
 
 /// Parts at the 5 MiB minimum of S3 and GCS, so a few MiB exercise real multipart uploads.
 const SMALL_PARTS: UploadShape = UploadShape { part_size: 5 << 20, parts_in_flight: 2 };
 
-fn dataset(seed: u64, shard_count: u32, format: ShardFormat) -> Dataset {
-    Dataset { description: serde_json::json!({ "seed": seed }), shard_count, format, labels: false }
+fn dataset(seed: u64, shards: u32, format: ShardFormat) -> Dataset {
+    let config = GeneratorConfig::with_rows(seed, 1000).unwrap();
+    Dataset::new(config, shards, format, Layers::RAW, false).unwrap()
+}
+
+fn request(dataset: Dataset, mode: WriteMode, run_id: &str) -> RunRequest {
+    RunRequest {
+        dataset,
+        mode,
+        run_id: run_id.into(),
+        shards: (0..dataset.shards).collect(),
+        max_shard_bytes: 64 << 20,
+    }
 }
 
 /// Deterministic bytes for a shard: `len` bytes of a pattern that depends on the shard.
@@ -25,46 +37,37 @@ fn shard_bytes(index: u32, len: usize) -> Vec<u8> {
     (0..len).map(|i| b"abcdefghijklmnopqrstuvwxyz\n"[(i + index as usize * 7) % 27]).collect()
 }
 
-/// Writes every shard of `dataset` with `sizes`, records it, and tries to commit after each.
-async fn write_dataset(
-    lake: &Arc<Lake>,
-    dataset: &Dataset,
-    sizes: &[usize],
-) -> Result<CommitOutcome, SinkError> {
-    let mut outcome = None;
-    for (index, &len) in sizes.iter().enumerate() {
-        let index = index as u32;
-        let (lake2, dataset2) = (Arc::clone(lake), dataset.clone());
-        let receipt = tokio::task::spawn_blocking(move || {
+/// The rows of shard `index`: the dataset's rows split evenly, as the generator's plan does.
+fn shard_rows(dataset: &Dataset, index: u32) -> u64 {
+    let (rows, shards) = (dataset.generator.rows(), u64::from(dataset.shards));
+    rows * (u64::from(index) + 1) / shards - rows * u64::from(index) / shards
+}
+
+/// Writes every shard the run has to do, with `sizes` bytes each, then commits.
+async fn write_all(run: &Arc<Run>, sizes: &[usize]) -> Result<CommitOutcome, SinkError> {
+    for &index in run.todo() {
+        let (run2, len) = (Arc::clone(run), sizes[index as usize]);
+        let rows = shard_rows(run.dataset(), index);
+        tokio::task::spawn_blocking(move || {
             let handle = tokio::runtime::Handle::current();
-            let mut writer =
-                lake2.create_shard(index, &dataset2, &handle, Arc::new(AtomicBool::new(false)))?;
-            for chunk in shard_bytes(index, len).chunks(128 * 1024) {
-                writer.write_all(chunk).map_err(|source| SinkError::Write { url: "test".into(), source })?;
-            }
-            writer.finish()
+            run2.write_shard(index, &handle, &Arc::new(AtomicBool::new(false)), |outputs| {
+                let mut raw = outputs.raw()?.expect("the raw layer");
+                for chunk in shard_bytes(index, len).chunks(128 * 1024) {
+                    raw.write_all(chunk)?;
+                }
+                let files = raw.finish(rows, None)?;
+                Ok(Produced { rows, files, ..Produced::default() })
+            })
         })
         .await
         .unwrap()?;
-        let name = mouvements_sink::layout::shard_name(index, dataset.shard_count, dataset.format);
-        let entry = ShardEntry {
-            index,
-            name,
-            rows: len as u64,
-            bytes: receipt.bytes,
-            first_id: String::new(),
-            last_id: String::new(),
-            crc32c: crc32c_hex(receipt.crc32c),
-        };
-        lake.record_shard(&ShardRecord { dataset: dataset.clone(), entry }).await?;
-        outcome = Some(lake.try_commit(dataset, "test").await?);
     }
-    Ok(outcome.expect("at least one shard"))
+    run.commit("test").await
 }
 
-fn read_shard(lake: &Arc<Lake>, name: &str, format: ShardFormat) -> Vec<u8> {
+fn read(lake: &Arc<Lake>, name: &str) -> Vec<u8> {
     let handle = tokio::runtime::Handle::current();
-    let mut reader = lake.open_shard(name, format, &handle).unwrap();
+    let mut reader = lake.objects().reader(name, false, &handle).unwrap();
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).unwrap();
     bytes
@@ -72,11 +75,12 @@ fn read_shard(lake: &Arc<Lake>, name: &str, format: ShardFormat) -> Vec<u8> {
 
 /// The whole protocol on one lake.
 async fn exercise(lake: Lake) {
-    let lake = Arc::new(lake.with_upload_shape(SMALL_PARTS));
+    let lake = Arc::new(lake);
     let first = dataset(1, 3, ShardFormat::Csv);
-    let sizes = [11 << 20, 1000, 0];
-    assert!(lake.prepare(&first, WriteMode::Fresh, &[0, 1, 2]).await.unwrap().is_empty());
-    let CommitOutcome::Committed(manifest) = write_dataset(&lake, &first, &sizes).await.unwrap() else {
+    let sizes = [11 << 20, 1000, 1];
+    let run = Arc::new(lake.prepare(request(first, WriteMode::Fresh, "run-a")).await.unwrap());
+    assert_eq!(run.todo(), [0, 1, 2]);
+    let CommitOutcome::Committed(manifest) = write_all(&run, &sizes).await.unwrap() else {
         panic!("every shard was written: the dataset must commit");
     };
     assert_eq!(manifest.shards.len(), 3);
@@ -85,50 +89,60 @@ async fn exercise(lake: Lake) {
     // Read back: the same bytes, the same checksum.
     let survey = lake.survey().await.unwrap();
     assert!(survey.success);
-    for entry in &manifest.shards {
-        let lake2 = Arc::clone(&lake);
-        let name = entry.name.clone();
-        let bytes =
-            tokio::task::spawn_blocking(move || read_shard(&lake2, &name, ShardFormat::Csv)).await.unwrap();
-        assert_eq!(bytes, shard_bytes(entry.index, sizes[entry.index as usize]), "{}", entry.name);
-        assert_eq!(lake.stored_crc32c(&entry.name).await.unwrap(), entry.crc32c);
+    for file in manifest.files() {
+        let (lake2, name) = (Arc::clone(&lake), file.path.clone());
+        let bytes = tokio::task::spawn_blocking(move || read(&lake2, &name)).await.unwrap();
+        let index = manifest.shards.iter().position(|s| s.files.contains(file)).unwrap();
+        assert_eq!(bytes, shard_bytes(index as u32, sizes[index]), "{}", file.path);
+        let receipt = lake.objects().receipt(&file.path).await.unwrap().unwrap();
+        assert_eq!(mouvements_sink::crc32c_hex(receipt.crc32c), file.crc32c);
     }
 
-    // A committed dataset is never overwritten by accident.
-    let again = lake.prepare(&first, WriteMode::Fresh, &[0, 1, 2]).await.unwrap_err().to_string();
-    assert!(again.contains("--overwrite") && again.contains("_SUCCESS"), "{again}");
+    // A committed dataset is never overwritten by accident; a task of the same run finds it done.
+    let again = lake.prepare(request(first, WriteMode::Fresh, "run-b")).await.err().unwrap();
+    assert!(matches!(again, SinkError::Exists { .. }), "{again}");
+    let retry = lake.prepare(request(first, WriteMode::Fresh, "run-a")).await.unwrap();
+    assert!(retry.already_committed().is_some() && retry.todo().is_empty());
 
-    // Resume keeps every matching shard.
-    assert_eq!(lake.prepare(&first, WriteMode::Resume, &[0, 1, 2]).await.unwrap(), vec![0, 1, 2]);
-    // Resume refuses another configuration.
+    // Resume by another run finds the same dataset complete, and refuses another configuration.
+    let resumed = lake.prepare(request(first, WriteMode::Resume, "run-c")).await.unwrap();
+    assert!(resumed.already_committed().is_some());
     let other = dataset(2, 2, ShardFormat::CsvGz);
-    let mismatch = lake.prepare(&other, WriteMode::Resume, &[0, 1]).await.unwrap_err().to_string();
-    assert!(mismatch.contains("cannot resume"), "{mismatch}");
+    let mismatch = lake.prepare(request(other, WriteMode::Resume, "run-c")).await.err().unwrap();
+    assert!(matches!(mismatch, SinkError::Mismatch { .. }), "{mismatch}");
 
     // Overwrite with fewer, compressed shards removes the stale ones.
-    lake.prepare(&other, WriteMode::Overwrite, &[0, 1]).await.unwrap();
+    let run = Arc::new(lake.prepare(request(other, WriteMode::Overwrite, "run-d")).await.unwrap());
     assert!(!lake.survey().await.unwrap().success, "overwrite clears _SUCCESS before writing");
-    let CommitOutcome::Committed(manifest) = write_dataset(&lake, &other, &[4000, 5000]).await.unwrap()
-    else {
+    let CommitOutcome::Committed(manifest) = write_all(&run, &[4000, 5000]).await.unwrap() else {
         panic!("the overwrite must commit");
     };
     let survey = lake.survey().await.unwrap();
-    let names: Vec<&String> = survey.shards.keys().collect();
-    assert_eq!(names, ["mouvements-00000-of-00002.csv.gz", "mouvements-00001-of-00002.csv.gz"]);
-    assert!(survey.records.iter().all(|r| r.dataset == other));
+    let data: Vec<&String> =
+        survey.under(layout::RAW).map(|(n, _)| n).filter(|n| !layout::hidden(n)).collect();
+    let data: Vec<&String> = data.into_iter().filter(|n| !n.contains("/_")).collect();
+    assert_eq!(data, ["raw/mouvements-00000-of-00002.csv.gz", "raw/mouvements-00001-of-00002.csv.gz"]);
+    assert_eq!(survey.claims.len(), 1, "older claims are removed at commit");
+    assert_eq!(survey.under(layout::RECORDS).count(), 2, "only the committing run's records remain");
     assert_eq!(manifest.dataset, other);
+    assert_eq!(manifest.run_id, "run-d");
+}
+
+fn local_lake(dir: &tempfile::TempDir) -> Lake {
+    let url: LakeUrl = dir.path().join("lake").to_str().unwrap().parse().unwrap();
+    Lake::create(&url, &StoreOptions::default()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_lake_follows_the_protocol() {
     let dir = tempfile::tempdir().unwrap();
-    let url: LakeUrl = dir.path().join("lake").to_str().unwrap().parse().unwrap();
-    exercise(Lake::open(&url, &StoreOptions::default()).unwrap()).await;
+    exercise(local_lake(&dir)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_lake_follows_the_protocol() {
-    exercise(Lake::open(&"memory://t".parse().unwrap(), &StoreOptions::default()).unwrap()).await;
+    let url: LakeUrl = "memory://t".parse().unwrap();
+    exercise(Lake::create(&url, &StoreOptions::default()).unwrap()).await;
 }
 
 fn gcs_lake(fake: &FakeGcs, prefix: &str) -> Lake {
@@ -139,7 +153,7 @@ fn gcs_lake(fake: &FakeGcs, prefix: &str) -> Lake {
         .build()
         .unwrap();
     let url = LakeUrl::Gcs { bucket: fake.bucket().into(), prefix: prefix.into() };
-    Lake::with_store(url, Arc::new(store), prefix, SMALL_PARTS)
+    Lake::with_objects(Objects::with_store(url, Arc::new(store), prefix), SMALL_PARTS)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,21 +168,42 @@ async fn a_failed_upload_leaves_no_object_and_resume_completes() {
     let fake = FakeGcs::start("test-bucket").unwrap();
     let lake = Arc::new(gcs_lake(&fake, "lake"));
     let data = dataset(1, 2, ShardFormat::Csv);
-    lake.prepare(&data, WriteMode::Fresh, &[0, 1]).await.unwrap();
+    let run = Arc::new(lake.prepare(request(data, WriteMode::Fresh, "r1")).await.unwrap());
     fake.fail_part_uploads_after(3);
-    let err = write_dataset(&lake, &data, &[12 << 20, 12 << 20]).await.unwrap_err().to_string();
+    let err = write_all(&run, &[12 << 20, 12 << 20]).await.err().unwrap().to_string();
     assert!(err.contains("mouvements-00001-of-00002.csv"), "the error names the shard: {err}");
     let names = fake.object_names();
     assert!(!names.iter().any(|n| n.ends_with("_SUCCESS") || n.ends_with("00001-of-00002.csv")), "{names:?}");
     assert_eq!(fake.open_uploads(), 0, "the failed upload was aborted");
 
     fake.clear_faults();
-    assert_eq!(lake.prepare(&data, WriteMode::Resume, &[0, 1]).await.unwrap(), vec![0]);
-    let CommitOutcome::Committed(_) = write_dataset(&lake, &data, &[12 << 20, 12 << 20]).await.unwrap()
-    else {
+    let run = Arc::new(lake.prepare(request(data, WriteMode::Resume, "r2")).await.unwrap());
+    assert_eq!((run.kept(), run.todo()), (&[0][..], &[1][..]));
+    let CommitOutcome::Committed(_) = write_all(&run, &[12 << 20, 12 << 20]).await.unwrap() else {
         panic!("resume must commit");
     };
     assert_eq!(fake.object("lake/raw/mouvements-00001-of-00002.csv").unwrap(), shard_bytes(1, 12 << 20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_cannot_both_claim_a_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Arc::new(local_lake(&dir));
+    let (a, b) = (dataset(1, 2, ShardFormat::Csv), dataset(2, 2, ShardFormat::Csv));
+    let (first, second) = tokio::join!(
+        lake.prepare(request(a, WriteMode::Fresh, "one")),
+        lake.prepare(request(b, WriteMode::Fresh, "two")),
+    );
+    assert!(first.is_ok() != second.is_ok(), "exactly one run claims the lake");
+    let refused = first.err().or(second.err()).unwrap();
+    assert!(matches!(refused, SinkError::Claimed { .. }), "{refused}");
+    // A task of the run that holds the claim joins it.
+    let holder = if lake.survey().await.unwrap().claim.unwrap().claim.unwrap().run_id == "one" {
+        ("one", a)
+    } else {
+        ("two", b)
+    };
+    assert!(lake.prepare(request(holder.1, WriteMode::Fresh, holder.0)).await.is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,9 +216,9 @@ async fn a_missing_bucket_is_named_in_the_error() {
         .build()
         .unwrap();
     let url = LakeUrl::Gcs { bucket: "no-such-bucket".into(), prefix: String::new() };
-    let lake = Lake::with_store(url, Arc::new(store), "", SMALL_PARTS);
+    let lake = Lake::with_objects(Objects::with_store(url, Arc::new(store), ""), SMALL_PARTS);
     let err = lake.survey().await.unwrap_err().to_string();
-    assert!(err.contains("gs://no-such-bucket/raw"), "{err}");
+    assert!(err.contains("gs://no-such-bucket/") && err.contains("check that the bucket"), "{err}");
 }
 
 /// The lake of an emulator `cargo xtask verify` started, from `var` (a lake URL) and the
@@ -200,7 +235,8 @@ fn emulator_lake(var: &str, test: &str) -> Option<Lake> {
     };
     let url: LakeUrl = format!("{base}/{test}-{}", std::process::id()).parse().unwrap();
     let options = StoreOptions { max_retries: 1, ..StoreOptions::default() };
-    Some(Lake::open(&url, &options).unwrap())
+    let objects = Objects::open(&url, &options).unwrap();
+    Some(Lake::with_objects(objects, SMALL_PARTS))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,14 +254,17 @@ async fn azure_lake_follows_the_protocol_on_azurite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unfinished_gzip_shard_is_aborted_not_stored() {
+async fn an_unfinished_gzip_object_is_aborted_not_stored() {
     let fake = FakeGcs::start("test-bucket").unwrap();
     let lake = Arc::new(gcs_lake(&fake, "lake"));
-    let data = dataset(1, 1, ShardFormat::CsvGz);
     let lake2 = Arc::clone(&lake);
     tokio::task::spawn_blocking(move || {
         let handle = tokio::runtime::Handle::current();
-        let mut writer = lake2.create_shard(0, &data, &handle, Arc::new(AtomicBool::new(false))).unwrap();
+        let names = ["raw/x.csv.gz".to_owned()];
+        let mut writer = lake2
+            .objects()
+            .writer(&names, true, SMALL_PARTS, &handle, Arc::new(AtomicBool::new(false)))
+            .unwrap();
         writer.write_all(&shard_bytes(0, 12 << 20)).unwrap();
         // Dropped without finish, as when generation fails.
     })
@@ -233,4 +272,27 @@ async fn an_unfinished_gzip_shard_is_aborted_not_stored() {
     .unwrap();
     assert!(fake.object_names().is_empty(), "{:?}", fake.object_names());
     assert_eq!(fake.open_uploads(), 0, "the upload was aborted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_object_is_one_put_and_twins_get_the_same_bytes() {
+    let fake = FakeGcs::start("test-bucket").unwrap();
+    let lake = Arc::new(gcs_lake(&fake, "lake"));
+    let lake2 = Arc::clone(&lake);
+    let receipt = tokio::task::spawn_blocking(move || {
+        let handle = tokio::runtime::Handle::current();
+        let names = ["staging/a/x.parquet".to_owned(), "delta/a/x.parquet".to_owned()];
+        let mut writer = lake2
+            .objects()
+            .writer(&names, false, SMALL_PARTS, &handle, Arc::new(AtomicBool::new(false)))
+            .unwrap();
+        writer.write_all(b"same bytes").unwrap();
+        writer.finish().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(receipt.bytes, 10);
+    assert_eq!(fake.object("lake/staging/a/x.parquet").unwrap(), b"same bytes");
+    assert_eq!(fake.object("lake/delta/a/x.parquet").unwrap(), b"same bytes");
+    assert_eq!(fake.open_uploads(), 0);
 }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Instant;
 
 use mouvements_schema::Mouvement;
-use mouvements_sink::{Lake, Manifest, ShardEntry};
+use mouvements_sink::{Dataset, Lake, Manifest};
 use serde::Serialize;
 
 use crate::problems::{ProblemGroup, Problems};
@@ -16,16 +16,14 @@ use crate::stats::{Count, Stats};
 pub struct DatasetSummary {
     /// Rows.
     pub rows: u64,
-    /// Stored bytes.
+    /// Stored bytes, every layer.
     pub bytes: u64,
-    /// Shard count.
-    pub shards: u32,
-    /// `csv` or `csv-gz`.
-    pub format: String,
-    /// Whether labels were written.
-    pub labels: bool,
-    /// The producer's description (seed, period…).
-    pub description: serde_json::Value,
+    /// Files, every layer.
+    pub files: usize,
+    /// The dataset description: versions, generator config, shards, format, layers, labels.
+    pub description: Dataset,
+    /// The run that committed it.
+    pub run_id: String,
     /// The tool that wrote it.
     pub tool: String,
 }
@@ -46,13 +44,13 @@ pub struct ShardSummary {
 }
 
 impl ShardSummary {
-    pub(crate) fn missing(entry: &ShardEntry) -> Self {
-        Self { name: entry.name.clone(), rows: 0, bytes: 0, crc32c: String::new(), status: "missing" }
+    pub(crate) fn missing(name: &str) -> Self {
+        Self { name: name.to_owned(), rows: 0, bytes: 0, crc32c: String::new(), status: "missing" }
     }
 
-    pub(crate) fn checked(entry: &ShardEntry, rows: u64, bytes: u64, crc32c: &str, clean: bool) -> Self {
-        let status = if clean && crc32c == entry.crc32c && rows == entry.rows { "ok" } else { "problems" };
-        Self { name: entry.name.clone(), rows, bytes, crc32c: crc32c.to_owned(), status }
+    pub(crate) fn checked(name: &str, rows: u64, bytes: u64, crc32c: &str, clean: bool) -> Self {
+        let status = if clean { "ok" } else { "problems" };
+        Self { name: name.to_owned(), rows, bytes, crc32c: crc32c.to_owned(), status }
     }
 }
 
@@ -100,10 +98,9 @@ impl Report {
             dataset: manifest.map(|m| DatasetSummary {
                 rows: m.rows,
                 bytes: m.bytes,
-                shards: m.dataset.shard_count,
-                format: m.dataset.format.name().to_owned(),
-                labels: m.dataset.labels,
-                description: m.dataset.description.clone(),
+                files: m.files().count(),
+                description: m.dataset,
+                run_id: m.run_id.clone(),
                 tool: m.tool.clone(),
             }),
             shards,
@@ -128,10 +125,10 @@ impl Report {
         if let Some(d) = &self.dataset {
             let _ = writeln!(
                 out,
-                "  {} rows, {} shards ({}), {} bytes, written by {}",
-                d.rows, d.shards, d.format, d.bytes, d.tool
+                "  {} rows, {} files, {} bytes, written by {} (run {})",
+                d.rows, d.files, d.bytes, d.tool, d.run_id
             );
-            let _ = writeln!(out, "  {}", d.description);
+            let _ = writeln!(out, "  {}", d.description.describe());
         }
         for s in &self.shards {
             let _ = writeln!(

@@ -2,17 +2,15 @@
 //! order, and, when asked, statistics and sample rows. Memory stays bounded by the longest
 //! accepted line, whatever the shard's size or content.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 use chrono::NaiveDate;
 use mouvements_schema::{CSV_HEADER, Mouvement};
 
 use crate::line::parse_line;
+use crate::lines::{Lines, MAX_LINE_BYTES, Next};
 use crate::problems::{Problem, Problems};
 use crate::stats::StatsBuilder;
-
-/// Longest line read whole; a longer one is reported and skipped (a valid line is < 120 bytes).
-pub const MAX_LINE_BYTES: usize = 4096;
 
 /// What a shard is expected to hold.
 #[derive(Debug, Clone)]
@@ -27,8 +25,8 @@ pub struct Expected {
     pub first_row: u64,
     /// Dataset row indices to keep as samples, ascending.
     pub sample_rows: Vec<u64>,
-    /// Share of rows kept as anomaly candidates when collecting statistics; `None`: no statistics.
-    pub stats: Option<f64>,
+    /// Whether to collect statistics.
+    pub stats: bool,
 }
 
 /// What a shard turned out to hold.
@@ -47,65 +45,6 @@ pub struct Outcome {
     pub stats: Option<StatsBuilder>,
 }
 
-/// Reads lines of at most [`MAX_LINE_BYTES`]; reports whether each ended with `\n`.
-struct Lines<R> {
-    reader: BufReader<R>,
-    line: Vec<u8>,
-}
-
-enum Next {
-    Line { terminated: bool },
-    TooLong,
-    End,
-}
-
-impl<R: Read> Lines<R> {
-    fn next(&mut self) -> std::io::Result<Next> {
-        self.line.clear();
-        loop {
-            let buf = self.reader.fill_buf()?;
-            if buf.is_empty() {
-                return Ok(if self.line.is_empty() { Next::End } else { Next::Line { terminated: false } });
-            }
-            let (chunk, found) = match buf.iter().position(|b| *b == b'\n') {
-                Some(i) => (&buf[..i], Some(i + 1)),
-                None => (buf, None),
-            };
-            let too_long = self.line.len() + chunk.len() > MAX_LINE_BYTES;
-            if !too_long {
-                self.line.extend_from_slice(chunk);
-            }
-            let consumed = found.unwrap_or(buf.len());
-            self.reader.consume(consumed);
-            if too_long {
-                self.skip_to_newline(found.is_some())?;
-                return Ok(Next::TooLong);
-            }
-            if found.is_some() {
-                return Ok(Next::Line { terminated: true });
-            }
-        }
-    }
-
-    fn skip_to_newline(&mut self, already: bool) -> std::io::Result<()> {
-        if already {
-            return Ok(());
-        }
-        loop {
-            let buf = self.reader.fill_buf()?;
-            if buf.is_empty() {
-                return Ok(());
-            }
-            if let Some(i) = buf.iter().position(|b| *b == b'\n') {
-                self.reader.consume(i + 1);
-                return Ok(());
-            }
-            let n = buf.len();
-            self.reader.consume(n);
-        }
-    }
-}
-
 /// Checks a shard's bytes against `expected`.
 pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
     let mut outcome = Outcome {
@@ -114,11 +53,9 @@ pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
         last: None,
         problems: Problems::default(),
         sample: Vec::new(),
-        stats: expected.stats.map(StatsBuilder::new),
+        stats: expected.stats.then(StatsBuilder::new),
     };
-    // 1 MiB reads: few calls into the store's stream, still a small share of memory.
-    let mut lines =
-        Lines { reader: BufReader::with_capacity(1 << 20, reader), line: Vec::with_capacity(256) };
+    let mut lines = Lines::new(reader);
     let problem =
         |line: u64, column, value: String| Problem { shard: expected.name.clone(), line, column, value };
     let mut line_number = 0u64;
@@ -152,9 +89,9 @@ pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
                 .problems
                 .add("shard.final_newline", problem(line_number, None, "the last line has no \\n".into()));
         }
-        let line = &lines.line;
+        let line = lines.line();
         if line_number == 1 {
-            if line.as_slice() != CSV_HEADER.trim_end().as_bytes() {
+            if line != CSV_HEADER.trim_end().as_bytes() {
                 let found = String::from_utf8_lossy(line).chars().take(80).collect();
                 outcome.problems.add("shard.header", problem(1, None, found));
             }
@@ -218,7 +155,7 @@ mod tests {
             period: (june(1), june(30)),
             first_row: 0,
             sample_rows: vec![1],
-            stats: None,
+            stats: false,
         }
     }
 

@@ -9,7 +9,7 @@ use rand_core::Rng;
 use rand_pcg::Pcg64Mcg;
 
 use crate::Generator;
-use crate::draw_tables::{PICK_BITS, Pick, QUANTILE_BITS, QUANTILE_FRAC_BITS};
+use crate::compiled_tables::{PICK_BITS, Pick, QUANTILE_BITS, QUANTILE_FRAC_BITS};
 
 /// Rows per random stream. Any value gives the same data for a given value; this one is fixed
 /// because it is part of the data's definition.

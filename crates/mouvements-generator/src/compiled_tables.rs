@@ -67,7 +67,7 @@ impl<T: Copy> Pick<T> {
 }
 
 /// The compiled draw tables.
-pub struct DrawTables {
+pub struct CompiledTables {
     /// Product of a row.
     pub produit: Pick<Produit>,
     /// Agency of a row (and so its country).
@@ -82,7 +82,7 @@ pub struct DrawTables {
     signs: [Sign; 19],
 }
 
-impl DrawTables {
+impl CompiledTables {
     /// Compiles the schema's tables.
     pub fn new() -> Self {
         let produit = Pick::new(&PRODUITS.map(|p| (p.produit, u64::from(p.weight))));
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn median_bits_give_the_median_amount() {
-        let tables = DrawTables::new();
+        let tables = CompiledTables::new();
         let median_bits = 1 << (QUANTILE_BITS + QUANTILE_FRAC_BITS - 1);
         let cents = tables.amount_cents(TypeOp::Cotisation, Produit::Auto, median_bits);
         assert!((cents - 8_500).abs() <= 10, "{cents}");

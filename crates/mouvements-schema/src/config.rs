@@ -1,6 +1,11 @@
-//! `GeneratorConfig`: the inputs the data is a pure function of, validated once at construction.
+//! `GeneratorConfig`: the inputs the data is a pure function of, validated once at
+//! construction, and the domain they live in. The generator accepts exactly the configs the
+//! verifier can prove: ids that fit the id column, dates with four-digit years. A config read
+//! back from a manifest goes through the same checks (serde calls the validating constructors).
 
 use chrono::{Datelike, NaiveDate};
+
+use crate::MouvementId;
 
 /// Longest period accepted, in days (the calendar table holds one entry per day).
 pub const MAX_PERIOD_DAYS: i64 = 366 * 100;
@@ -8,8 +13,13 @@ pub const MAX_PERIOD_DAYS: i64 = 366 * 100;
 /// Largest dataset accepted, in rows (ids and byte counts stay far from overflow).
 pub const MAX_ROWS: u64 = 1 << 48;
 
+/// Years a date may take: four digits, as `date_op` is written `YYYY-MM-DD` (and Spark's
+/// `DATE` starts at year 1).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
 /// A closed range of days, `start..=end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawPeriod")]
 pub struct Period {
     /// First day.
     pub start: NaiveDate,
@@ -20,6 +30,11 @@ pub struct Period {
 impl Period {
     /// The period from `start` to `end`, both inclusive.
     pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Self, ConfigError> {
+        for date in [start, end] {
+            if !YEARS.contains(&date.year()) {
+                return Err(ConfigError::YearOutOfRange { date });
+            }
+        }
         if end < start {
             return Err(ConfigError::ReversedPeriod { start, end });
         }
@@ -60,6 +75,21 @@ impl Period {
     }
 }
 
+/// A period as read from JSON, before validation.
+#[derive(serde::Deserialize)]
+struct RawPeriod {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl TryFrom<RawPeriod> for Period {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawPeriod) -> Result<Self, ConfigError> {
+        Self::new(raw.start, raw.end)
+    }
+}
+
 impl Default for Period {
     /// June 2025, the month of the original project.
     fn default() -> Self {
@@ -79,8 +109,8 @@ pub enum ConfigError {
         /// The rows asked for.
         rows: u64,
     },
-    /// The last id would not fit.
-    #[error("first id {first_id} + {rows} rows overflows the id range")]
+    /// The last id would not fit the id column.
+    #[error("first id {first_id} + {rows} rows goes past the largest id, {}", MouvementId::MAX)]
     IdOverflow {
         /// The first id asked for.
         first_id: u64,
@@ -94,6 +124,12 @@ pub enum ConfigError {
         start: NaiveDate,
         /// Last day given.
         end: NaiveDate,
+    },
+    /// A date outside [`YEARS`].
+    #[error("{date} is outside years 0001 to 9999: dates are written YYYY-MM-DD")]
+    YearOutOfRange {
+        /// The date given.
+        date: NaiveDate,
     },
     /// The period is longer than [`MAX_PERIOD_DAYS`].
     #[error("period of {days} days is too long: at most {MAX_PERIOD_DAYS} days")]
@@ -117,8 +153,10 @@ pub enum ConfigError {
     },
 }
 
-/// Everything the rows depend on, besides the schema version: they are a pure function of it.
+/// Everything the rows depend on, besides the schema and data versions: they are a pure
+/// function of it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawConfig")]
 pub struct GeneratorConfig {
     seed: u64,
     rows: u64,
@@ -151,7 +189,7 @@ impl GeneratorConfig {
         if rows > MAX_ROWS {
             return Err(ConfigError::TooManyRows { rows });
         }
-        if first_id.checked_add(rows).is_none() {
+        if first_id.checked_add(rows - 1).is_none_or(|last| last > MouvementId::MAX.0) {
             return Err(ConfigError::IdOverflow { first_id, rows });
         }
         if !(0.0..=1.0).contains(&anomaly_rate) {
@@ -193,6 +231,24 @@ impl GeneratorConfig {
     }
 }
 
+/// A config as read from JSON, before validation.
+#[derive(serde::Deserialize)]
+struct RawConfig {
+    seed: u64,
+    rows: u64,
+    period: Period,
+    first_id: u64,
+    anomaly_rate: f64,
+}
+
+impl TryFrom<RawConfig> for GeneratorConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
+        Self::new(raw.seed, raw.rows, raw.period, raw.first_id, raw.anomaly_rate)
+    }
+}
+
 impl Default for GeneratorConfig {
     fn default() -> Self {
         Self::with_rows(Self::DEFAULT_SEED, Self::DEFAULT_ROWS).expect("the defaults are valid")
@@ -226,5 +282,31 @@ mod tests {
         assert!(matches!(Period::month(2025, 13), Err(ConfigError::InvalidMonth { .. })));
         let (a, b) = (p.end, p.start);
         assert!(matches!(Period::new(a, b), Err(ConfigError::ReversedPeriod { .. })));
+        let far = NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap();
+        assert!(matches!(Period::new(far, far), Err(ConfigError::YearOutOfRange { .. })));
+    }
+
+    #[test]
+    fn the_last_id_fits_the_id_column() {
+        let p = Period::default();
+        let max = MouvementId::MAX.0;
+        assert!(GeneratorConfig::new(1, 10, p, max - 9, 0.0).is_ok());
+        assert!(matches!(GeneratorConfig::new(1, 10, p, max - 8, 0.0), Err(ConfigError::IdOverflow { .. })));
+        assert!(matches!(
+            GeneratorConfig::new(1, 1, p, 10_000_000_000_000_000_000, 0.0),
+            Err(ConfigError::IdOverflow { .. })
+        ));
+    }
+
+    #[test]
+    fn a_config_read_back_is_validated() {
+        let good = serde_json::to_string(&GeneratorConfig::default()).unwrap();
+        assert_eq!(serde_json::from_str::<GeneratorConfig>(&good).unwrap(), GeneratorConfig::default());
+        let far = good.replace("2025-06-30", "+262000-06-30");
+        assert!(serde_json::from_str::<GeneratorConfig>(&far).is_err());
+        let reversed = good.replace("2025-06-30", "2025-05-30");
+        assert!(serde_json::from_str::<GeneratorConfig>(&reversed).is_err());
+        let zero = good.replace("\"rows\":10000000", "\"rows\":0");
+        assert!(serde_json::from_str::<GeneratorConfig>(&zero).is_err());
     }
 }

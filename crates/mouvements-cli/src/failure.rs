@@ -1,0 +1,86 @@
+//! `Failure`: how a command failed, its exit code, and the advice the binary adds to a
+//! library's error: the libraries say what happened, this says which flag fixes it.
+
+use mouvements_sink::{DatasetError, SinkError};
+
+/// How a command failed, and so its exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad flags or settings: exit 2.
+    Usage(String),
+    /// The lake could not be reached, read or written, or refused the run: exit 2.
+    Access(String),
+    /// The data failed verification: exit 1 (the report says why).
+    Invalid,
+    /// Ctrl-C: exit 130.
+    Interrupted(String),
+}
+
+impl Failure {
+    /// The process exit code: 1 invalid data, 2 usage or access, 130 interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Invalid => 1,
+            Failure::Usage(_) | Failure::Access(_) => 2,
+            Failure::Interrupted(_) => 130,
+        }
+    }
+
+    /// The message to print, if any (an invalid dataset's report is the message).
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Failure::Usage(m) | Failure::Access(m) | Failure::Interrupted(m) => Some(m),
+            Failure::Invalid => None,
+        }
+    }
+}
+
+impl From<SinkError> for Failure {
+    /// The library's description, and what to do about it.
+    fn from(e: SinkError) -> Self {
+        let advice = match &e {
+            SinkError::Url(_) => return Failure::Usage(format!("--output: {e}")),
+            SinkError::Dataset(DatasetError::ShardCount { .. } | DatasetError::MoreShardsThanRows { .. }) => {
+                return Failure::Usage(format!("--shards: {e}; give fewer shards with -s"));
+            }
+            SinkError::ShardTooBig { .. } => return Failure::Usage(format!("{e}; use more shards (-s)")),
+            SinkError::Dataset(DatasetError::Version { .. }) => {
+                "; generate it again with this version (--overwrite), or verify it with the version that wrote it"
+            }
+            SinkError::LocalNotWritable { .. } => "; choose a folder you can write to with -o",
+            SinkError::NoLocalLake { .. } => {
+                "; generate a dataset there first with `mouvements-gen generate -o …`"
+            }
+            SinkError::Exists { .. } => "; use --overwrite to replace it or --resume to complete it",
+            SinkError::Claimed { .. } => {
+                "; wait for it, or rerun with --resume to complete it (same settings) or --overwrite to replace it"
+            }
+            SinkError::Mismatch { .. } => {
+                "; use --overwrite to replace it (tasks of one run must all be given the same settings)"
+            }
+            SinkError::Corrupt { .. } => "; remove it, or regenerate with --overwrite",
+            SinkError::TakenOver { .. } => "; the newer run owns the lake now",
+            SinkError::Open { .. }
+            | SinkError::Name { .. }
+            | SinkError::Store { .. }
+            | SinkError::Write { .. }
+            | SinkError::Injected { .. } => "",
+        };
+        Failure::Access(format!("{e}{advice}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_which_flag_fixes_them() {
+        let exists = Failure::from(SinkError::Exists { url: "file:/l/raw".into(), what: "_SUCCESS".into() });
+        assert!(exists.message().unwrap().contains("--overwrite"));
+        assert_eq!(exists.exit_code(), 2);
+        let shards =
+            Failure::from(SinkError::Dataset(DatasetError::MoreShardsThanRows { shards: 9, rows: 3 }));
+        assert!(matches!(&shards, Failure::Usage(m) if m.contains("--shards")));
+    }
+}

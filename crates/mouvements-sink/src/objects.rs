@@ -1,0 +1,224 @@
+//! `Objects`: object I/O on the lake's base folder, over object_store's `PrefixStore`. Names
+//! are relative to the base and `/`-separated (`raw/_SUCCESS`); they are parsed, not encoded,
+//! so `produit=santé` stays a raw UTF-8 folder name as Spark writes it. This module knows
+//! nothing of datasets: the protocol above it decides what to read and write.
+//!
+//! On a local lake, object_store stages a multipart upload in a file named `<name>#<n>` beside
+//! its target and hides such files from listings. A process killed mid-upload leaves one
+//! behind, which Spark reading the folder would ingest, so listings here report them as
+//! [`Listed::leftover`] and [`Objects::delete`] removes them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use tokio::runtime::Handle;
+
+use crate::store::open_store;
+use crate::{LakeUrl, ObjectReader, ObjectWriter, Receipt, SinkError, StoreOptions, UploadShape};
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its name, relative to the base.
+    pub name: String,
+    /// Its size.
+    pub size: u64,
+    /// Whether it is an unfinished local upload (`<name>#<n>`), not an object.
+    pub leftover: bool,
+}
+
+/// The objects under one lake base.
+#[derive(Clone)]
+pub struct Objects {
+    url: LakeUrl,
+    store: Arc<dyn ObjectStore>,
+    local_root: Option<PathBuf>,
+}
+
+impl Objects {
+    /// Opens the objects of the lake at `url`; never writes.
+    pub fn open(url: &LakeUrl, options: &StoreOptions) -> Result<Self, SinkError> {
+        let opened = open_store(url, options)?;
+        Ok(Self::with_store(url.clone(), opened.store, &opened.prefix).with_local_root(opened.local_root))
+    }
+
+    /// The objects under `prefix` of a given store, e.g. a wrapped one in tests.
+    pub fn with_store(url: LakeUrl, store: Arc<dyn ObjectStore>, prefix: &str) -> Self {
+        let store: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(store, prefix));
+        Self { url, store, local_root: None }
+    }
+
+    fn with_local_root(mut self, root: Option<PathBuf>) -> Self {
+        self.local_root = root;
+        self
+    }
+
+    /// Where the lake lives.
+    pub fn url(&self) -> &LakeUrl {
+        &self.url
+    }
+
+    /// The full URL of an object or folder, as Spark would address it.
+    pub fn url_of(&self, name: &str) -> String {
+        self.url.join(name)
+    }
+
+    fn path(name: &str) -> Result<Path, SinkError> {
+        Path::parse(name).map_err(|e| SinkError::Name { name: name.to_owned(), reason: e.to_string() })
+    }
+
+    fn error(&self, operation: &'static str, name: &str) -> impl Fn(object_store::Error) -> SinkError {
+        let url = self.url_of(name);
+        move |source| SinkError::Store { operation, url: url.clone(), source }
+    }
+
+    /// Reads a small object whole; `None` when it does not exist (or vanished since listed).
+    pub async fn get(&self, name: &str) -> Result<Option<Bytes>, SinkError> {
+        let path = Self::path(name)?;
+        let read = match self.store.get(&path).await {
+            Ok(result) => result.bytes().await,
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.error("read", name)(e)),
+        }
+    }
+
+    /// Writes a small object, replacing any.
+    pub async fn put(&self, name: &str, bytes: Bytes) -> Result<(), SinkError> {
+        let path = Self::path(name)?;
+        self.store.put(&path, PutPayload::from_bytes(bytes)).await.map_err(self.error("write", name))?;
+        Ok(())
+    }
+
+    /// Writes a small object only if none exists: `Ok(false)` when one does. Two writers can
+    /// never both create it (S3 If-None-Match, GCS if-generation-match 0, Azure If-None-Match,
+    /// a hard link on local disks).
+    pub async fn create(&self, name: &str, bytes: Bytes) -> Result<bool, SinkError> {
+        let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+        let path = Self::path(name)?;
+        match self.store.put_opts(&path, PutPayload::from_bytes(bytes), options).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(self.error("write", name)(e)),
+        }
+    }
+
+    /// Deletes an object (or a local leftover); one already gone is fine.
+    pub async fn delete(&self, name: &str) -> Result<(), SinkError> {
+        if let Some(file) = self.leftover_file(name) {
+            return match std::fs::remove_file(&file) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(SinkError::Write { url: self.url_of(name), source: e }),
+            };
+        }
+        match self.store.delete(&Self::path(name)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error("delete", name)(e)),
+        }
+    }
+
+    /// Every object under the folder `prefix` (and, on a local lake, every leftover upload).
+    pub async fn list(&self, prefix: &str) -> Result<Vec<Listed>, SinkError> {
+        let path = Self::path(prefix)?;
+        let mut listed: Vec<Listed> = self
+            .store
+            .list(Some(&path))
+            .map_ok(|meta| Listed { name: meta.location.to_string(), size: meta.size, leftover: false })
+            .try_collect()
+            .await
+            .map_err(self.error("list", prefix))?;
+        if let Some(root) = &self.local_root {
+            collect_leftovers(root, &root.join(prefix), &mut listed);
+        }
+        Ok(listed)
+    }
+
+    /// The file of a local leftover upload, when `name` is one.
+    fn leftover_file(&self, name: &str) -> Option<PathBuf> {
+        let root = self.local_root.as_ref()?;
+        is_leftover(name).then(|| root.join(name))
+    }
+
+    /// Starts writing the same bytes to every object of `names` (created or replaced as a
+    /// whole when the writer finishes). Blocking: call from a blocking thread.
+    pub fn writer(
+        &self,
+        names: &[String],
+        gzip: bool,
+        shape: UploadShape,
+        handle: &Handle,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<ObjectWriter, SinkError> {
+        let paths = names.iter().map(|n| Self::path(n)).collect::<Result<Vec<_>, _>>()?;
+        let url = names.first().map(|n| self.url_of(n)).unwrap_or_default();
+        Ok(ObjectWriter::new(Arc::clone(&self.store), paths, url, gzip, shape, handle.clone(), cancel))
+    }
+
+    /// Opens an object for reading, gzip decoded if asked. Blocking: call from a blocking thread.
+    pub fn reader(&self, name: &str, gzip: bool, handle: &Handle) -> Result<ObjectReader, SinkError> {
+        let path = Self::path(name)?;
+        let result = handle.block_on(self.store.get(&path)).map_err(self.error("read", name))?;
+        Ok(ObjectReader::new(result.into_stream(), gzip, handle.clone()))
+    }
+
+    /// Size and CRC32C of a stored object, streamed; `None` when it does not exist.
+    pub async fn receipt(&self, name: &str) -> Result<Option<Receipt>, SinkError> {
+        let result = match self.store.get(&Self::path(name)?).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error("read", name)(e)),
+        };
+        let mut stream = result.into_stream();
+        let mut receipt = Receipt::default();
+        while let Some(chunk) = stream.try_next().await.map_err(self.error("read", name))? {
+            receipt.crc32c = crc32c::crc32c_append(receipt.crc32c, &chunk);
+            receipt.bytes += chunk.len() as u64;
+        }
+        Ok(Some(receipt))
+    }
+}
+
+/// Whether a name is object_store's staging name for a local upload: `<name>#<digits>`.
+fn is_leftover(name: &str) -> bool {
+    name.rsplit_once('#').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Adds the leftover uploads under `dir` (recursively) to `listed`, named relative to `root`.
+fn collect_leftovers(root: &std::path::Path, dir: &std::path::Path, listed: &mut Vec<Listed>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            collect_leftovers(root, &path, listed);
+        } else if let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str())
+            && is_leftover(name)
+        {
+            listed.push(Listed { name: name.to_owned(), size: meta.len(), leftover: true });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftover_names_are_recognised() {
+        assert!(is_leftover("raw/mouvements-00001-of-00005.csv#1"));
+        assert!(is_leftover("raw/x#12"));
+        assert!(!is_leftover("raw/x#"));
+        assert!(!is_leftover("raw/x#a1"));
+        assert!(!is_leftover("raw/mouvements-00001-of-00005.csv"));
+    }
+}

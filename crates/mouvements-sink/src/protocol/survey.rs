@@ -1,0 +1,140 @@
+//! `Survey`: what the destination holds, read in one pass of listings (raw/, staging/, delta/)
+//! plus the few bookkeeping objects that matter (the manifest, the newest claim). Records are
+//! read on demand, concurrently. Objects that vanish between a listing and a read (another
+//! task removed them) are read as absent.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt};
+
+use super::Lake;
+use crate::manifest::{Claim, Manifest, ShardRecord};
+use crate::{SinkError, layout};
+
+/// Records read at once: enough to hide a store's latency, few enough to stay polite.
+const CONCURRENT_READS: usize = 32;
+
+/// The newest claim on the destination.
+#[derive(Debug, Clone)]
+pub struct ClaimSeen {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its content, or `None` when it could not be read or parsed.
+    pub claim: Option<Claim>,
+}
+
+/// What lies in the lake's layer folders.
+#[derive(Debug, Default)]
+pub struct Survey {
+    /// Whether `raw/_SUCCESS` exists.
+    pub success: bool,
+    /// The manifest, or why it is not a valid one.
+    pub manifest: Option<Result<Manifest, String>>,
+    /// The newest claim.
+    pub claim: Option<ClaimSeen>,
+    /// Sequence numbers of every claim.
+    pub claims: Vec<u64>,
+    /// Every object under `raw/`, `staging/mouvements/` and `delta/mouvements/`, by name
+    /// (relative to the base), with its size.
+    pub objects: BTreeMap<String, u64>,
+    /// Unfinished local uploads (`name#N` files) in those folders.
+    pub leftovers: Vec<String>,
+}
+
+impl Survey {
+    /// The valid manifest, if any.
+    pub fn valid_manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref().and_then(|m| m.as_ref().ok())
+    }
+
+    /// The objects under a folder (`raw`, `staging/mouvements`…), by name.
+    pub fn under<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = (&'a String, &'a u64)> + 'a {
+        self.objects
+            .range(format!("{folder}/")..)
+            .take_while(move |(n, _)| n.starts_with(&format!("{folder}/")))
+    }
+}
+
+/// Parses a manifest and checks its arithmetic.
+pub(crate) fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    manifest.check()?;
+    Ok(manifest)
+}
+
+impl Lake {
+    /// Lists the layer folders and reads the manifest and the newest claim.
+    pub async fn survey(&self) -> Result<Survey, SinkError> {
+        let objects = &self.objects;
+        let (raw, staging, delta) = futures::try_join!(
+            objects.list(layout::RAW),
+            objects.list(layout::STAGING),
+            objects.list(layout::DELTA),
+        )?;
+        let mut survey = Survey::default();
+        for listed in raw.into_iter().chain(staging).chain(delta) {
+            if listed.leftover {
+                survey.leftovers.push(listed.name);
+            } else {
+                if let Some(seq) =
+                    listed.name.strip_prefix(&format!("{}/", layout::CLAIMS)).and_then(layout::parse_claim)
+                {
+                    survey.claims.push(seq);
+                }
+                survey.objects.insert(listed.name, listed.size);
+            }
+        }
+        survey.success = survey.objects.contains_key(layout::SUCCESS);
+        if survey.objects.contains_key(layout::MANIFEST) {
+            survey.manifest = objects.get(layout::MANIFEST).await?.map(|bytes| parse_manifest(&bytes));
+        }
+        survey.claims.sort_unstable();
+        if let Some(&seq) = survey.claims.last() {
+            let claim = objects.get(&layout::claim(seq)).await?;
+            survey.claim =
+                Some(ClaimSeen { seq, claim: claim.and_then(|bytes| serde_json::from_slice(&bytes).ok()) });
+        }
+        Ok(survey)
+    }
+
+    /// Reads the records under a folder (one run's, or all runs'), concurrently; unreadable,
+    /// invalid or vanished ones are skipped: a shard without a good record is rewritten.
+    pub(crate) async fn read_records(&self, folder: &str) -> Result<Vec<ShardRecord>, SinkError> {
+        let listed = self.objects.list(folder).await?;
+        let is_record = |l: &crate::Listed| {
+            !l.leftover && l.name.rsplit('/').next().and_then(layout::parse_record).is_some()
+        };
+        futures::stream::iter(listed.into_iter().filter(is_record))
+            .map(|listed| async move {
+                let bytes = self.objects.get(&listed.name).await?;
+                Ok::<_, SinkError>(bytes.and_then(|b| serde_json::from_slice::<ShardRecord>(&b).ok()))
+            })
+            .buffer_unordered(CONCURRENT_READS)
+            .try_filter_map(|record| async move { Ok(record) })
+            .try_collect()
+            .await
+    }
+
+    /// The newest claim, read afresh.
+    pub(crate) async fn newest_claim(&self) -> Result<Option<ClaimSeen>, SinkError> {
+        let listed = self.objects.list(layout::CLAIMS).await?;
+        let newest = listed
+            .iter()
+            .filter_map(|l| {
+                l.name.strip_prefix(&format!("{}/", layout::CLAIMS)).and_then(layout::parse_claim)
+            })
+            .max();
+        let Some(seq) = newest else { return Ok(None) };
+        let claim = self.objects.get(&layout::claim(seq)).await?;
+        Ok(Some(ClaimSeen { seq, claim: claim.and_then(|bytes| serde_json::from_slice(&bytes).ok()) }))
+    }
+}
+
+/// Records by shard number, keeping for each shard the first good one.
+pub(crate) fn by_shard(records: Vec<ShardRecord>) -> BTreeMap<u32, ShardRecord> {
+    let mut map = BTreeMap::new();
+    for record in records {
+        map.entry(record.entry.index).or_insert(record);
+    }
+    map
+}

@@ -1,0 +1,98 @@
+//! Dataset-level rules: the commit markers, every file the manifest lists present with its
+//! size, no file a reader of a layer would pick up that the manifest does not list, and the
+//! id and date order across shard boundaries.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use mouvements_sink::{Layer, Manifest, Survey, layout};
+
+use crate::problems::Problems;
+
+/// The rule broken by a missing file, by what the file is.
+fn missing_rule(layer: Option<Layer>) -> &'static str {
+    match layer {
+        Some(Layer::Raw) => "set.shard_missing",
+        None => "set.labels_missing",
+        Some(Layer::Staging | Layer::Delta) => "set.file_missing",
+    }
+}
+
+/// Checks the markers and the files of the manifest against what the lake lists. `keep`
+/// are other files a reader legitimately finds (data files of older Delta versions).
+pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>, problems: &mut Problems) {
+    let layers = manifest.dataset.layers;
+    if layers.contains(Layer::Staging) && !survey.objects.contains_key(layout::STAGING_SUCCESS) {
+        problems.add_set(
+            "set.staging_success_missing",
+            layout::STAGING_SUCCESS,
+            "the staging layer has no _SUCCESS: Spark readers would wait for it".into(),
+        );
+    }
+    let mut listed = BTreeSet::new();
+    for file in manifest.files() {
+        listed.insert(file.path.as_str());
+        match survey.objects.get(&file.path) {
+            None => problems.add_set(
+                missing_rule(file.layer),
+                &file.path,
+                "listed in the manifest, absent from the lake".into(),
+            ),
+            Some(size) if *size != file.bytes => problems.add_set(
+                if file.layer == Some(Layer::Raw) { "shard.size" } else { "file.size" },
+                &file.path,
+                format!("{size} bytes, the manifest says {}", file.bytes),
+            ),
+            Some(_) => {}
+        }
+    }
+    for layer in [Layer::Raw, Layer::Staging, Layer::Delta] {
+        let folder = layout::layer_folder(layer);
+        for (name, _) in survey.under(folder) {
+            let inside = &name[folder.len() + 1..];
+            if layout::hidden(inside) || listed.contains(name.as_str()) || keep.contains(name) {
+                continue;
+            }
+            problems.add_set(
+                "set.stray",
+                name,
+                format!("a file readers of {layer} would pick up, absent from the manifest"),
+            );
+        }
+    }
+    for name in &survey.leftovers {
+        problems.add_set("set.stray", name, "an unfinished upload left by a stopped process".into());
+    }
+}
+
+/// The id and date order across shard boundaries, checked shard after shard.
+#[derive(Default)]
+pub struct Sequence {
+    previous_last: Option<(u64, NaiveDate)>,
+}
+
+impl Sequence {
+    /// Checks that shard `name`, whose first and last well-formed rows are given, follows
+    /// the shards before it.
+    pub fn follow(
+        &mut self,
+        name: &str,
+        first: Option<(u64, NaiveDate)>,
+        last: Option<(u64, NaiveDate)>,
+        problems: &mut Problems,
+    ) {
+        if let (Some((last_id, last_date)), Some((first_id, first_date))) = (self.previous_last, first) {
+            if Some(first_id) != last_id.checked_add(1) {
+                problems.add_set(
+                    "id.sequence",
+                    name,
+                    format!("starts at M{first_id:07} after M{last_id:07}"),
+                );
+            }
+            if first_date < last_date {
+                problems.add_set("date.order", name, format!("starts on {first_date} after {last_date}"));
+            }
+        }
+        self.previous_last = last.or(self.previous_last);
+    }
+}
