@@ -138,6 +138,9 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(stream: TcpStream) -> Self {
+        // Answers go out in one write; without this, Nagle's algorithm and the client's
+        // delayed ACK add ~40 ms to every small answer.
+        let _ = stream.set_nodelay(true);
         Self { reader: BufReader::new(stream) }
     }
 
@@ -214,11 +217,12 @@ impl Connection {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes())?;
+        let mut answer = head.into_bytes();
         if request.method != "HEAD" {
-            stream.write_all(&response.body)?;
+            answer.extend_from_slice(&response.body);
         }
+        let stream = self.reader.get_mut();
+        stream.write_all(&answer)?;
         stream.flush()
     }
 }

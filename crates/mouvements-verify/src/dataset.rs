@@ -60,7 +60,7 @@ pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>
             );
         }
     }
-    for name in &survey.leftovers {
+    for name in survey.leftovers.iter().filter(|n| !layout::hidden(n)) {
         problems.add_set("set.stray", name, "an unfinished upload left by a stopped process".into());
     }
 }

@@ -7,19 +7,26 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-/// The `mouvements-gen` binary with a clean environment: no lake, task or cloud variables
-/// leak in from the machine running the tests.
-pub fn mouvements_gen() -> Command {
-    let mut cmd = Command::cargo_bin("mouvements-gen").expect("the binary is built for tests");
+/// The `mouvements-gen` binary as a plain process, with a clean environment: no lake, task,
+/// run or cloud variables leak in from the machine running the tests.
+pub fn mouvements_gen_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mouvements-gen"));
     for (var, _) in std::env::vars() {
-        let leaks =
-            ["GCS_", "GOOGLE_", "AWS_", "AZURE_", "CLOUD_RUN_", "BATCH_TASK_", "JOB_COMPLETION", "GCP_"];
+        let leaks = [
+            "GCS_", "GOOGLE_", "GCE_", "AWS_", "AZURE_", "CLOUD_RUN_", "BATCH_", "JOB_COMPLETION", "GCP_",
+            "MOUVEMENTS_FAULT",
+        ];
         if leaks.iter().any(|p| var.starts_with(p)) {
             cmd.env_remove(&var);
         }
     }
     cmd.env("MOUVEMENTS_MAX_RETRIES", "0");
     cmd
+}
+
+/// The `mouvements-gen` binary with a clean environment, for assertions.
+pub fn mouvements_gen() -> Command {
+    Command::from_std(mouvements_gen_process())
 }
 
 /// A temporary folder and the lake path inside it (not created).

@@ -186,7 +186,7 @@ impl Run {
 
     /// Deletes what older datasets left: every file a reader of raw/ or staging/ would pick
     /// up that is not this dataset's, other runs' records, older claims, stale labels and
-    /// local leftovers; in delta/, only data files no log version refers to.
+    /// local leftovers of data files; in delta/, only data files no log version refers to.
     async fn remove_stale(
         &self,
         survey: &Survey,
@@ -217,8 +217,10 @@ impl Run {
             }
             !layout::hidden(name)
         };
-        let doomed: Vec<&String> =
-            survey.objects.keys().filter(|n| stale(n)).chain(survey.leftovers.iter()).collect();
+        // Leftovers of bookkeeping (`_manifest.json#1`) may be a concurrent task's put in
+        // flight, and no reader sees them: only data leftovers go.
+        let leftovers = survey.leftovers.iter().filter(|n| !layout::hidden(n));
+        let doomed: Vec<&String> = survey.objects.keys().filter(|n| stale(n)).chain(leftovers).collect();
         futures::stream::iter(doomed)
             .map(|name| self.lake.objects.delete(name))
             .buffer_unordered(CONCURRENT_DELETES)
