@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mouvements_sink::{Layers, MAX_SHARDS, ShardFormat};
+use mouvements_sink::{Layer, Layers, MAX_SHARDS, ShardFormat};
 
 /// Generate, verify and describe a lake of synthetic insurance financial movements.
 #[derive(Debug, Parser)]
@@ -95,7 +95,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value = "csv", value_parser = parse_format)]
     pub format: ShardFormat,
     /// Layers to write: a comma-separated, non-empty subset of raw, staging, delta.
-    #[arg(long, default_value = "raw", value_parser = parse_layers)]
+    #[arg(long, default_value = "raw,staging,delta", value_parser = parse_layers)]
     pub layers: Layers,
     /// Share of rows given an exceptional amount, in [0, 1].
     #[arg(long, default_value_t = 0.001, value_parser = parse_rate)]
@@ -146,6 +146,9 @@ pub struct VerifyArgs {
     /// Show statistics: shares, amounts per type, rows per day, detected anomalies.
     #[arg(long)]
     pub stats: bool,
+    /// The layer statistics are read from (default: raw, else staging, else delta).
+    #[arg(long, value_name = "LAYER", value_parser = parse_layer, requires = "stats")]
+    pub stats_layer: Option<Layer>,
     /// Shards checked at once (default: the number of cores).
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
@@ -221,6 +224,16 @@ pub fn parse_format(text: &str) -> Result<ShardFormat, String> {
 /// `raw,staging,delta` or a subset.
 pub fn parse_layers(text: &str) -> Result<Layers, String> {
     text.parse()
+}
+
+/// One of raw, staging, delta.
+pub fn parse_layer(text: &str) -> Result<Layer, String> {
+    let layers: Layers = text.parse()?;
+    let mut all = layers.iter();
+    match (all.next(), all.next()) {
+        (Some(layer), None) => Ok(layer),
+        _ => Err(format!("expected one layer of raw, staging, delta, got {text:?}")),
+    }
 }
 
 /// A run id: 1 to 200 printable characters.

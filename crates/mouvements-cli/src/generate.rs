@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::args::OutputArgs;
+use crate::delta_log::DeltaLog;
 use crate::log::Log;
 use crate::progress::Progress;
 use crate::settings::{GenerateSettings, Task};
@@ -76,7 +77,7 @@ pub fn run(settings: &GenerateSettings, log: Log, output: OutputArgs) -> Result<
 
 /// Opens the lake for writing, with the Delta log writer and any test faults.
 fn open_lake(settings: &GenerateSettings) -> Result<Lake, Failure> {
-    let mut lake = Lake::create(&settings.url, &StoreOptions::from_env())?;
+    let mut lake = Lake::create(&settings.url, &StoreOptions::from_env())?.with_table_log(Arc::new(DeltaLog));
     if let Ok(spec) = std::env::var("MOUVEMENTS_FAULT") {
         let faults: Faults = spec.parse().map_err(|e| Failure::Usage(format!("MOUVEMENTS_FAULT: {e}")))?;
         lake = lake.with_faults(faults);
@@ -282,7 +283,7 @@ impl ShardJob {
                 ("shard", json!(index)),
                 ("rows", json!(entry.rows)),
                 ("bytes", json!(bytes)),
-                ("files", json!(entry.files.iter().map(|f| &f.path).collect::<Vec<_>>())),
+                ("files", json!(entry.files.len())),
             ],
         );
         Ok((index, bytes))

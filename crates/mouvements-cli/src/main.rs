@@ -5,6 +5,7 @@
 mod args;
 mod compose;
 mod config;
+mod delta_log;
 mod failure;
 mod generate;
 mod guide;

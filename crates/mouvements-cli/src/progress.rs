@@ -32,6 +32,13 @@ impl Progress {
         self.bytes.load(Ordering::Relaxed)
     }
 
+    /// Moves the bar by `rows` rows written without CSV.
+    pub fn add_rows(&self, rows: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(rows);
+        }
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

@@ -15,6 +15,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), Failure> {
     let options = VerifyOptions {
         sample: args.sample.map(|n| n as usize),
         stats: args.stats,
+        stats_layer: args.stats_layer,
         threads: args.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             |t| t as usize,

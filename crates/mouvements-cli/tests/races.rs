@@ -70,7 +70,9 @@ impl Store<'_> {
     /// The committed manifest, if any.
     fn manifest(&self) -> Option<serde_json::Value> {
         let (bytes, success) = match self {
-            Store::Local(path) => (std::fs::read(path.join("raw/_manifest.json")).ok(), path.join("raw/_SUCCESS").exists()),
+            Store::Local(path) => {
+                (std::fs::read(path.join("raw/_manifest.json")).ok(), path.join("raw/_SUCCESS").exists())
+            }
             Store::Gcs(fake, prefix) => (
                 fake.object(&format!("{prefix}/raw/_manifest.json")),
                 fake.object(&format!("{prefix}/raw/_SUCCESS")).is_some(),
@@ -141,7 +143,8 @@ fn trial(store: &Store<'_>, case: Case, tasks: usize, number: usize) {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let manifest = store.manifest().unwrap_or_else(|| panic!("{case:?} trial {number}: no committed dataset"));
+    let manifest =
+        store.manifest().unwrap_or_else(|| panic!("{case:?} trial {number}: no committed dataset"));
     assert_eq!(manifest["run_id"], run.as_str(), "{case:?} trial {number}");
     assert_eq!(manifest["rows"], 3000);
     let verify = store.verify();
@@ -206,7 +209,10 @@ fn of_two_runs_with_different_settings_started_together_at_most_one_commits() {
         for output in outputs.iter().filter(|o| !o.status.success()) {
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(2), "trial {number}: {stderr}");
-            assert!(stderr.contains("claimed by run") || stderr.contains("already holds"), "trial {number}: {stderr}");
+            assert!(
+                stderr.contains("claimed by run") || stderr.contains("already holds"),
+                "trial {number}: {stderr}"
+            );
         }
         if lake.join("raw/_SUCCESS").exists() {
             let verify = mouvements_gen().args(["verify", "-q", "-o"]).arg(&lake).output().unwrap();

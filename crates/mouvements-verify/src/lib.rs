@@ -13,7 +13,9 @@
 //! column and value; only an unreachable lake or a missing dataset is an `Err`.
 
 mod dataset;
+mod digest;
 mod labels;
+mod layers;
 mod line;
 mod lines;
 mod problems;
@@ -43,6 +45,9 @@ pub struct VerifyOptions {
     pub sample: Option<usize>,
     /// Whether to collect statistics.
     pub stats: bool,
+    /// The layer statistics are read from; `None`: raw if the dataset has it, else staging,
+    /// else delta.
+    pub stats_layer: Option<Layer>,
     /// Shards checked at once.
     pub threads: usize,
 }
@@ -87,7 +92,28 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
             return Ok(Report::new(&lake, None, Vec::new(), problems, None, None, started));
         }
     };
-    dataset::check_files(&manifest, &survey, &BTreeSet::new(), &mut problems);
+    let layers = manifest.dataset.layers;
+    let table = if layers.contains(Layer::Delta) { layers::read_table(&lake).await? } else { None };
+    let keep = match &table {
+        Some(Ok(table)) => layers::referenced_files(table),
+        _ => BTreeSet::new(),
+    };
+    dataset::check_files(&manifest, &survey, &keep, &mut problems);
+    if layers.contains(Layer::Delta) {
+        match &table {
+            None => {
+                problems.add_set("delta.log_missing", layout::DELTA_LOG, "the Delta table has no log".into());
+            }
+            Some(Err(reason)) => problems.add_set("delta.log", layout::DELTA_LOG, reason.clone()),
+            Some(Ok(table)) => layers::check_table(table, &manifest, &mut problems),
+        }
+    }
+    let stats_layer = options.stats.then(|| {
+        options
+            .stats_layer
+            .filter(|l| layers.contains(*l))
+            .unwrap_or_else(|| layers.iter().next().unwrap_or(Layer::Raw))
+    });
 
     // Sample rows evenly spread over the dataset, the same ones every time.
     let total_rows = manifest.rows;
@@ -98,10 +124,17 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
         }
         _ => Vec::new(),
     };
-    let checks = spawn_checks(&lake, &manifest, &survey, &sample_rows, options);
-    let mut stats = options.stats.then(stats::StatsBuilder::new);
+    let raw_stats = stats_layer == Some(Layer::Raw);
+    let checks = spawn_checks(&lake, &manifest, &survey, &sample_rows, options.threads, raw_stats);
+    let mut stats = raw_stats.then(stats::StatsBuilder::new);
     let mut sample = Vec::new();
-    let shards = collect(checks, &mut problems, &mut sample, stats.as_mut()).await;
+    let mut raw = digest::Digest::default();
+    let shards = collect(checks, &mut problems, &mut sample, stats.as_mut(), &mut raw).await;
+    let parquet_stats = stats_layer.filter(|l| *l != Layer::Raw);
+    let (digests, parquet_builder) =
+        layers::check_files(&lake, &manifest, options.threads, parquet_stats, &mut problems).await?;
+    stats = stats.or(parquet_builder);
+    compare_layers(&manifest, raw, &digests, &mut problems);
 
     let detector = stats.as_ref().map(stats::StatsBuilder::detector);
     let tally = check_labels(&lake, &manifest, &survey, detector.as_ref(), &mut problems).await?;
@@ -111,6 +144,36 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
     });
     let sample = options.sample.map(|_| sample.into_iter().map(|(_, row)| row).collect());
     Ok(Report::new(&lake, Some(&manifest), shards, problems, sample, stats, started))
+}
+
+/// Each Parquet layer against the manifest's rows and the raw layer's digest (or, without
+/// raw, staging against delta).
+fn compare_layers(
+    manifest: &Manifest,
+    raw: digest::Digest,
+    digests: &std::collections::BTreeMap<Layer, digest::Digest>,
+    problems: &mut Problems,
+) {
+    let reference = if manifest.dataset.layers.contains(Layer::Raw) {
+        Some((Layer::Raw, raw))
+    } else {
+        digests.iter().next().map(|(l, d)| (*l, *d))
+    };
+    for (layer, digest) in digests {
+        let folder = layout::layer_folder(*layer);
+        if digest.rows != manifest.rows {
+            problems.add_set(
+                "layer.rows",
+                folder,
+                format!("{} rows, the manifest says {}", digest.rows, manifest.rows),
+            );
+        } else if let Some((other, expected)) =
+            reference.filter(|(other, d)| other != layer && d.rows == manifest.rows)
+            && expected.sum != digest.sum
+        {
+            problems.add_set("layer.checksum", folder, format!("its rows are not the rows of {other}"));
+        }
+    }
 }
 
 /// A shard check running on a blocking thread; `None` for a shard absent from the lake.
@@ -131,9 +194,10 @@ fn spawn_checks(
     manifest: &Manifest,
     survey: &Survey,
     sample_rows: &[u64],
-    options: &VerifyOptions,
+    threads: usize,
+    stats: bool,
 ) -> Vec<(String, u64, String, Check)> {
-    let permits = Arc::new(Semaphore::new(options.threads.max(1)));
+    let permits = Arc::new(Semaphore::new(threads.max(1)));
     let generator = manifest.dataset.generator;
     let gzip = manifest.dataset.format == mouvements_sink::ShardFormat::CsvGz;
     let mut first_row = 0;
@@ -150,7 +214,7 @@ fn spawn_checks(
                 .copied()
                 .filter(|r| (first_row..first_row + entry.rows).contains(r))
                 .collect(),
-            stats: options.stats,
+            stats,
         };
         first_row += entry.rows;
         let check = survey.objects.contains_key(&file.path).then(|| {
@@ -178,6 +242,7 @@ async fn collect(
     problems: &mut Problems,
     sample: &mut Vec<(u64, mouvements_schema::Mouvement)>,
     mut stats: Option<&mut stats::StatsBuilder>,
+    raw: &mut digest::Digest,
 ) -> Vec<ShardSummary> {
     let mut shards = Vec::new();
     let mut sequence = dataset::Sequence::default();
@@ -209,6 +274,7 @@ async fn collect(
         let clean = outcome.problems.is_empty() && crc == crc32c && outcome.rows == rows;
         shards.push(ShardSummary::checked(&name, outcome.rows, stored.bytes, &crc, clean));
         problems.merge(outcome.problems);
+        raw.merge(outcome.digest);
         sample.extend(outcome.sample);
         if let (Some(all), Some(part)) = (stats.as_deref_mut(), outcome.stats) {
             all.merge(part);

@@ -72,6 +72,24 @@ fn parse_montant(text: &[u8]) -> Option<Montant> {
     Some(Montant::from_cents(if negative { -value } else { value }))
 }
 
+/// The rules that tie a row's columns together: the type is allowed for the product, the
+/// country is the agency's, the amount's sign is the type's.
+pub fn check_row(row: &Mouvement) -> Result<(), LineError> {
+    if !row.type_op.allowed_for(row.produit) {
+        let value = format!("{} for {}", row.type_op, row.produit);
+        return Err(LineError::new("type_op.produit", Some("type_op"), value.as_bytes()));
+    }
+    if row.agence_id.pays() != row.pays {
+        let value = format!("{} for {}", row.pays, row.agence_id);
+        return Err(LineError::new("pays.agence", Some("pays"), value.as_bytes()));
+    }
+    if !row.type_op.sign().admits(row.montant) {
+        let value = format!("{} for {}", row.montant, row.type_op);
+        return Err(LineError::new("montant.sign", Some("montant"), value.as_bytes()));
+    }
+    Ok(())
+}
+
 /// Parses one line (without its `\n`) into a row, checking every field and the rules that tie
 /// columns together. `date_cache` holds the last date seen, since consecutive rows share it.
 pub fn parse_line(
@@ -127,27 +145,7 @@ pub fn parse_line(
         agence_id,
         pays: pays_value,
     };
-    if !type_op.allowed_for(produit) {
-        return Err(LineError::new(
-            "type_op.produit",
-            Some("type_op"),
-            format!("{type_op} for {produit}").as_bytes(),
-        ));
-    }
-    if agence_id.pays() != pays_value {
-        return Err(LineError::new(
-            "pays.agence",
-            Some("pays"),
-            format!("{pays_value} for {agence_id}").as_bytes(),
-        ));
-    }
-    if !type_op.sign().admits(montant_value) {
-        return Err(LineError::new(
-            "montant.sign",
-            Some("montant"),
-            format!("{montant_value} for {type_op}").as_bytes(),
-        ));
-    }
+    check_row(&row)?;
     Ok(row)
 }
 

@@ -7,6 +7,7 @@ use std::io::Read;
 use chrono::NaiveDate;
 use mouvements_schema::{CSV_HEADER, Mouvement};
 
+use crate::digest::Digest;
 use crate::line::parse_line;
 use crate::lines::{Lines, MAX_LINE_BYTES, Next};
 use crate::problems::{Problem, Problems};
@@ -43,6 +44,8 @@ pub struct Outcome {
     pub sample: Vec<(u64, Mouvement)>,
     /// Statistics, if asked.
     pub stats: Option<StatsBuilder>,
+    /// The well-formed rows' digest, to compare the layers.
+    pub digest: Digest,
 }
 
 /// Checks a shard's bytes against `expected`.
@@ -54,6 +57,7 @@ pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
         problems: Problems::default(),
         sample: Vec::new(),
         stats: expected.stats.then(StatsBuilder::new),
+        digest: Digest::default(),
     };
     let mut lines = Lines::new(reader);
     let problem =
@@ -128,6 +132,7 @@ pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
         if let Some(stats) = outcome.stats.as_mut() {
             stats.add(&row);
         }
+        outcome.digest.add(&row);
         let dataset_row = expected.first_row + outcome.rows - 1;
         while samples.next_if(|r| **r < dataset_row).is_some() {}
         if samples.next_if(|r| **r == dataset_row).is_some() {

@@ -13,7 +13,15 @@ pub fn mouvements_gen_process() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mouvements-gen"));
     for (var, _) in std::env::vars() {
         let leaks = [
-            "GCS_", "GOOGLE_", "GCE_", "AWS_", "AZURE_", "CLOUD_RUN_", "BATCH_", "JOB_COMPLETION", "GCP_",
+            "GCS_",
+            "GOOGLE_",
+            "GCE_",
+            "AWS_",
+            "AZURE_",
+            "CLOUD_RUN_",
+            "BATCH_",
+            "JOB_COMPLETION",
+            "GCP_",
             "MOUVEMENTS_FAULT",
         ];
         if leaks.iter().any(|p| var.starts_with(p)) {

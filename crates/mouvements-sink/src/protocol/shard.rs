@@ -106,6 +106,11 @@ impl ShardOutputs<'_> {
         self.open(vec![(layout::labels(self.index, dataset.shards), None)], false, None).map(Some)
     }
 
+    /// Whether the dataset has a Parquet layer (staging or delta).
+    pub fn has_parquet(&self) -> bool {
+        self.run.dataset.layers.has_parquet()
+    }
+
     /// The shard's Parquet file of one partition (`pays=FR/produit=santé`), stored in every
     /// Parquet layer of the dataset at once; `None` when it has none.
     pub fn partition(&self, partition: &str) -> io::Result<Option<Output>> {

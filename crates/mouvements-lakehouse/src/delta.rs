@@ -1,0 +1,328 @@
+//! The Delta log (PROTOCOL.md of delta-io/delta), written by hand: reader version 1, writer
+//! version 2, no checkpoint. Version 0 holds `protocol`, `metaData` and one `add` per data
+//! file; an overwrite commits the next version with a `remove` for every file it replaces and
+//! an `add` for every new one, as Spark's `mode("overwrite")` does, so readers of the old
+//! version keep working and time travel shows both. Nothing in it depends on the clock or on
+//! randomness: `modificationTime` is fixed and removes carry no `deletionTimestamp`.
+//!
+//! Log entries read back are untrusted input: replaying them names the first thing wrong.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::{PARTITION_COLUMNS, Partition};
+
+/// The reader and writer versions this crate reads and writes.
+pub const READER_VERSION: u64 = 1;
+/// See [`READER_VERSION`].
+pub const WRITER_VERSION: u64 = 2;
+
+/// The `modificationTime` of every `add`: fixed, so the log has no wall-clock time in it.
+pub const MODIFICATION_TIME: i64 = 0;
+
+/// The table schema, as Delta's `schemaString` holds it: the data columns, then the
+/// partition columns.
+pub fn schema_string() -> String {
+    let field =
+        |name: &str, kind: &str| json!({ "name": name, "type": kind, "nullable": false, "metadata": {} });
+    json!({
+        "type": "struct",
+        "fields": [
+            field("id_mouvement", "string"),
+            field("date_op", "date"),
+            field("type_op", "string"),
+            field("montant", "decimal(18,2)"),
+            field("agence_id", "string"),
+            field("pays", "string"),
+            field("produit", "string"),
+        ],
+    })
+    .to_string()
+}
+
+/// One data file of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    /// Path relative to the table folder, raw UTF-8 (`pays=FR/produit=santé/part-….parquet`).
+    pub path: String,
+    /// Its partition.
+    pub partition: Partition,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its statistics JSON.
+    pub stats: String,
+}
+
+/// A file the latest version holds, as its `add` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveFile {
+    /// Its size.
+    pub size: u64,
+    /// Its partition values.
+    pub partition_values: BTreeMap<String, String>,
+    /// Its statistics JSON, if the `add` has some.
+    pub stats: Option<String>,
+}
+
+/// The table as its log says it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// The latest version; `None` for an empty log.
+    pub version: Option<u64>,
+    /// The table id (`metaData.id`).
+    pub id: Option<String>,
+    /// The latest `schemaString`.
+    pub schema: Option<String>,
+    /// The latest partition columns.
+    pub partition_columns: Vec<String>,
+    /// Files of the latest version, by path (decoded, relative to the table folder).
+    pub active: BTreeMap<String, ActiveFile>,
+    /// Every file any version added: older versions' readers may still read them.
+    pub referenced: BTreeSet<String>,
+}
+
+/// Why a log cannot be read or extended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LogError(pub String);
+
+/// Replays the log: entries `(version, bytes)` in version order, from version 0, one JSON
+/// action per line.
+pub fn replay(log: &[(u64, &[u8])]) -> Result<Table, LogError> {
+    let mut table = Table::default();
+    for (expected, (version, bytes)) in log.iter().enumerate() {
+        if *version != expected as u64 {
+            return Err(LogError(format!(
+                "the log has version {version} where {expected} was expected: logs with checkpoints or gaps are not supported"
+            )));
+        }
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| LogError(format!("version {version} is not UTF-8")))?;
+        for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let at = |what: String| LogError(format!("version {version}, line {}: {what}", number + 1));
+            let action: Value = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+            apply(&mut table, &action).map_err(at)?;
+        }
+        table.version = Some(*version);
+    }
+    Ok(table)
+}
+
+/// Applies one action to the table.
+fn apply(table: &mut Table, action: &Value) -> Result<(), String> {
+    let object = action.as_object().ok_or("an action is not a JSON object")?;
+    for (kind, body) in object {
+        match kind.as_str() {
+            "protocol" => {
+                let reader = body["minReaderVersion"].as_u64().ok_or("protocol without minReaderVersion")?;
+                let writer = body["minWriterVersion"].as_u64().ok_or("protocol without minWriterVersion")?;
+                if reader > READER_VERSION || writer > WRITER_VERSION {
+                    return Err(format!(
+                        "protocol {reader}/{writer}: this tool reads {READER_VERSION} and writes {WRITER_VERSION}"
+                    ));
+                }
+            }
+            "metaData" => {
+                table.id = Some(body["id"].as_str().ok_or("metaData without id")?.to_owned());
+                table.schema =
+                    Some(body["schemaString"].as_str().ok_or("metaData without schemaString")?.to_owned());
+                table.partition_columns = body["partitionColumns"]
+                    .as_array()
+                    .ok_or("metaData without partitionColumns")?
+                    .iter()
+                    .map(|c| c.as_str().map(str::to_owned).ok_or("a partition column is not a string"))
+                    .collect::<Result<_, _>>()?;
+            }
+            "add" => {
+                let path = decode(body["path"].as_str().ok_or("add without path")?)?;
+                let size = body["size"].as_u64().ok_or("add without size")?;
+                let partition_values = body["partitionValues"]
+                    .as_object()
+                    .ok_or("add without partitionValues")?
+                    .iter()
+                    .map(|(k, v)| {
+                        Ok((k.clone(), v.as_str().ok_or("a partition value is not a string")?.to_owned()))
+                    })
+                    .collect::<Result<_, &str>>()?;
+                let stats = body["stats"].as_str().map(str::to_owned);
+                table.referenced.insert(path.clone());
+                table.active.insert(path, ActiveFile { size, partition_values, stats });
+            }
+            "remove" => {
+                let path = decode(body["path"].as_str().ok_or("remove without path")?)?;
+                table.active.remove(&path);
+            }
+            // commitInfo, txn, cdc, domainMetadata…: nothing this tool needs.
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The next commit for a table that must hold exactly `files`, or `None` when its latest
+/// version already does. `engine` names the writer in `commitInfo`.
+pub fn next_commit(
+    log: &[(u64, &[u8])],
+    table_id: &str,
+    files: &[DataFile],
+    engine: &str,
+) -> Result<Option<Vec<u8>>, LogError> {
+    let table = replay(log)?;
+    let ours: BTreeMap<&str, u64> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
+    let holds = table.active.len() == ours.len()
+        && table.active.iter().all(|(path, file)| ours.get(path.as_str()) == Some(&file.size));
+    if table.version.is_some() && holds {
+        return Ok(None);
+    }
+    let mode = if table.version.is_some() { "Overwrite" } else { "ErrorIfExists" };
+    let partition_by = serde_json::to_string(&PARTITION_COLUMNS).expect("strings serialise");
+    let mut lines = vec![json!({ "commitInfo": {
+        "operation": "WRITE",
+        "operationParameters": { "mode": mode, "partitionBy": partition_by },
+        "isBlindAppend": table.version.is_none(),
+        "engineInfo": engine,
+    }})];
+    if table.version.is_none() {
+        lines.push(
+            json!({ "protocol": { "minReaderVersion": READER_VERSION, "minWriterVersion": WRITER_VERSION } }),
+        );
+    }
+    let schema = schema_string();
+    if table.schema.as_deref() != Some(&schema) || table.partition_columns != PARTITION_COLUMNS {
+        lines.push(json!({ "metaData": {
+            "id": table.id.as_deref().unwrap_or(table_id),
+            "format": { "provider": "parquet", "options": {} },
+            "schemaString": schema,
+            "partitionColumns": PARTITION_COLUMNS,
+            "configuration": {},
+        }}));
+    }
+    for (path, file) in table.active.iter().filter(|(path, _)| !ours.contains_key(path.as_str())) {
+        lines.push(json!({ "remove": {
+            "path": encode(path),
+            "dataChange": true,
+            "extendedFileMetadata": true,
+            "partitionValues": file.partition_values,
+            "size": file.size,
+        }}));
+    }
+    let mut adds: Vec<&DataFile> = files.iter().filter(|f| !table.active.contains_key(&f.path)).collect();
+    adds.sort_by(|a, b| a.path.cmp(&b.path));
+    for file in adds {
+        lines.push(json!({ "add": {
+            "path": encode(&file.path),
+            "partitionValues": { "pays": file.partition.pays.label(), "produit": file.partition.produit.label() },
+            "size": file.size,
+            "modificationTime": MODIFICATION_TIME,
+            "dataChange": true,
+            "stats": file.stats,
+        }}));
+    }
+    let mut bytes = Vec::new();
+    for line in lines {
+        bytes.extend_from_slice(line.to_string().as_bytes());
+        bytes.push(b'\n');
+    }
+    Ok(Some(bytes))
+}
+
+/// A path as a relative URI: every byte but letters, digits and `-._~/=` percent-encoded
+/// (`produit=santé` becomes `produit=sant%C3%A9`, the strict form; readers resolve it to the
+/// raw folder).
+pub fn encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/=".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The raw path of a relative URI.
+pub fn decode(path: &str) -> Result<String, String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = path.get(i + 1..i + 3).ok_or_else(|| format!("a bad escape in {path:?}"))?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("a bad escape in {path:?}"))?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{path:?} is not UTF-8 once decoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use mouvements_schema::{Pays, Produit};
+
+    use super::*;
+
+    fn file(name: &str, size: u64) -> DataFile {
+        let partition = Partition { pays: Pays::Fr, produit: Produit::Sante };
+        DataFile { path: format!("{partition}/{name}"), partition, size, stats: "{\"numRecords\":1}".into() }
+    }
+
+    fn as_log(entries: &[Vec<u8>]) -> Vec<(u64, &[u8])> {
+        entries.iter().enumerate().map(|(v, b)| (v as u64, b.as_slice())).collect()
+    }
+
+    #[test]
+    fn paths_round_trip_through_their_uri_form() {
+        let raw = "pays=FR/produit=santé/part-00000-of-00005-0a1b2c3d.zstd.parquet";
+        assert_eq!(encode(raw), "pays=FR/produit=sant%C3%A9/part-00000-of-00005-0a1b2c3d.zstd.parquet");
+        assert_eq!(decode(&encode(raw)).unwrap(), raw);
+        assert!(decode("a%zz").is_err() && decode("a%").is_err());
+    }
+
+    #[test]
+    fn a_first_commit_creates_the_table_and_an_overwrite_replaces_its_files() {
+        let v0 = next_commit(&[], "id-1", &[file("a.parquet", 10), file("b.parquet", 20)], "test")
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8(v0.clone()).unwrap();
+        assert!(text.contains("\"minReaderVersion\":1") && text.contains("\"id\":\"id-1\""), "{text}");
+        let table = replay(&as_log(std::slice::from_ref(&v0))).unwrap();
+        assert_eq!(table.active.len(), 2);
+        assert_eq!(table.active["pays=FR/produit=santé/a.parquet"].partition_values["produit"], "santé");
+
+        // The same files again: nothing to commit.
+        let same = [file("a.parquet", 10), file("b.parquet", 20)];
+        assert_eq!(next_commit(&as_log(std::slice::from_ref(&v0)), "id-2", &same, "test").unwrap(), None);
+
+        let v1 = next_commit(&as_log(std::slice::from_ref(&v0)), "id-2", &[file("c.parquet", 30)], "test")
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8(v1.clone()).unwrap();
+        assert_eq!(text.matches("\"remove\"").count(), 2, "{text}");
+        assert!(!text.contains("metaData"), "the table keeps its id and schema: {text}");
+        let table = replay(&as_log(&[v0, v1])).unwrap();
+        assert_eq!(table.version, Some(1));
+        assert_eq!(table.id.as_deref(), Some("id-1"));
+        assert_eq!(table.active.keys().collect::<Vec<_>>(), ["pays=FR/produit=santé/c.parquet"]);
+        assert_eq!(table.referenced.len(), 3, "older versions still refer to a and b");
+    }
+
+    #[test]
+    fn hostile_logs_are_refused_with_the_reason() {
+        for (bad, needle) in [
+            (&b"{not json"[..], "line 1"),
+            (b"[1,2]", "not a JSON object"),
+            (b"{\"add\":{\"size\":1}}", "add without path"),
+            (b"{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7}}", "protocol 3/7"),
+            (b"\xff", "not UTF-8"),
+        ] {
+            let err = replay(&[(0, bad)]).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+        assert!(replay(&[(1, b"")]).unwrap_err().to_string().contains("checkpoints or gaps"));
+    }
+}

@@ -1,0 +1,142 @@
+//! `FileStats`: what a Delta `add` action says of its data file (row count, per-column minimum
+//! and maximum, null counts), gathered while the file is written and recomputed by `verify`
+//! when it reads the file back.
+
+use chrono::NaiveDate;
+use mouvements_schema::{AgenceId, Mouvement, TypeOp};
+use serde_json::{Value, json};
+
+/// The columns a data file holds, in file order.
+pub const FILE_COLUMNS: [&str; 5] = ["id_mouvement", "date_op", "type_op", "montant", "agence_id"];
+
+/// Statistics of one data file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileStats {
+    /// Rows.
+    pub rows: u64,
+    id_min: Vec<u8>,
+    id_max: Vec<u8>,
+    date_min: Option<NaiveDate>,
+    date_max: Option<NaiveDate>,
+    /// Types seen, one bit per [`TypeOp::index`].
+    types: u32,
+    montant_min: i64,
+    montant_max: i64,
+    /// Agencies seen, one bit per [`AgenceId::index`].
+    agences: u64,
+}
+
+impl FileStats {
+    /// Counts one row whose id is written `id` (byte order is string order, as readers
+    /// compare strings).
+    pub fn add(&mut self, id: &[u8], row: &Mouvement) {
+        if self.rows == 0 {
+            self.id_min = id.to_vec();
+            self.id_max = id.to_vec();
+            self.montant_min = row.montant.cents();
+            self.montant_max = row.montant.cents();
+        } else {
+            if id < self.id_min.as_slice() {
+                self.id_min = id.to_vec();
+            }
+            if id > self.id_max.as_slice() {
+                self.id_max = id.to_vec();
+            }
+            self.montant_min = self.montant_min.min(row.montant.cents());
+            self.montant_max = self.montant_max.max(row.montant.cents());
+        }
+        self.rows += 1;
+        self.date_min = Some(self.date_min.map_or(row.date_op, |d| d.min(row.date_op)));
+        self.date_max = Some(self.date_max.map_or(row.date_op, |d| d.max(row.date_op)));
+        self.types |= 1 << row.type_op.index();
+        self.agences |= 1 << row.agence_id.index();
+    }
+
+    /// Counts one row (its id formatted here).
+    pub fn add_row(&mut self, row: &Mouvement) {
+        let id = row.id_mouvement.to_string();
+        self.add(id.as_bytes(), row);
+    }
+
+    /// The smallest and largest type label seen, in string order.
+    fn type_range(&self) -> Option<(&'static str, &'static str)> {
+        let mut seen = TypeOp::ALL.iter().filter(|t| self.types & (1 << t.index()) != 0).map(|t| t.label());
+        let first = seen.next()?;
+        Some(seen.fold((first, first), |(lo, hi), l| (lo.min(l), hi.max(l))))
+    }
+
+    /// The smallest and largest agency seen (their labels sort as their numbers).
+    fn agence_range(&self) -> Option<(AgenceId, AgenceId)> {
+        let mut seen = AgenceId::all().filter(|a| self.agences & (1 << a.index()) != 0);
+        let first = seen.next()?;
+        Some((first, seen.last().unwrap_or(first)))
+    }
+
+    /// The `stats` JSON of a Delta `add` action: `numRecords`, `minValues`, `maxValues` and
+    /// `nullCount` of every data column (decimals as JSON numbers, dates as `YYYY-MM-DD`).
+    pub fn delta_json(&self) -> String {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let euros = |cents: i64| Value::from(cents as f64 / 100.0);
+        let nulls: serde_json::Map<String, Value> =
+            FILE_COLUMNS.iter().map(|c| ((*c).to_owned(), json!(0))).collect();
+        let mut stats = json!({ "numRecords": self.rows, "nullCount": nulls });
+        if let (Some((type_min, type_max)), Some((agence_min, agence_max)), Some(date_min), Some(date_max)) =
+            (self.type_range(), self.agence_range(), self.date_min, self.date_max)
+        {
+            stats["minValues"] = json!({
+                "id_mouvement": text(&self.id_min),
+                "date_op": date_min.format("%Y-%m-%d").to_string(),
+                "type_op": type_min,
+                "montant": euros(self.montant_min),
+                "agence_id": agence_min.to_string(),
+            });
+            stats["maxValues"] = json!({
+                "id_mouvement": text(&self.id_max),
+                "date_op": date_max.format("%Y-%m-%d").to_string(),
+                "type_op": type_max,
+                "montant": euros(self.montant_max),
+                "agence_id": agence_max.to_string(),
+            });
+        }
+        stats.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mouvements_schema::{Montant, MouvementId, Pays, Produit};
+
+    use super::*;
+
+    fn row(id: u64, day: u32, type_op: TypeOp, cents: i64, agence: u16) -> Mouvement {
+        let agence_id = AgenceId::from_number(agence).unwrap();
+        Mouvement {
+            id_mouvement: MouvementId(id),
+            date_op: NaiveDate::from_ymd_opt(2025, 6, day).unwrap(),
+            produit: Produit::Auto,
+            type_op,
+            montant: Montant::from_cents(cents),
+            agence_id,
+            pays: agence_id.pays(),
+        }
+    }
+
+    #[test]
+    fn stats_hold_string_order_for_strings_and_value_order_for_the_rest() {
+        let mut stats = FileStats::default();
+        stats.add_row(&row(9_999_999, 3, TypeOp::Rachat, -150, 7));
+        stats.add_row(&row(10_000_000, 2, TypeOp::Cotisation, 2_500, 3));
+        let json: Value = serde_json::from_str(&stats.delta_json()).unwrap();
+        assert_eq!(json["numRecords"], 2);
+        // "M10000000" sorts before "M9999999" as a string.
+        assert_eq!(json["minValues"]["id_mouvement"], "M10000000");
+        assert_eq!(json["maxValues"]["id_mouvement"], "M9999999");
+        assert_eq!(json["minValues"]["date_op"], "2025-06-02");
+        assert_eq!(json["minValues"]["type_op"], "cotisation");
+        assert_eq!(json["maxValues"]["type_op"], "rachat");
+        assert_eq!(json["minValues"]["montant"], -1.5);
+        assert_eq!(json["maxValues"]["agence_id"], "AG_007");
+        assert_eq!(json["nullCount"]["montant"], 0);
+        assert_eq!(Pays::ALL.len(), 5);
+    }
+}
