@@ -221,13 +221,15 @@ pub fn resolve(
     let (run_id, run_source) = resolve_run_id(args.run_id.as_ref(), &dataset, env);
 
     let (task, index_source, count_source) = resolve_task(args, env).map_err(Failure::Usage)?;
-    // Local lakes: every shard at once (up to 4 per core), so one shard's final fsync overlaps
-    // the others' generation (measured: 0.36 s instead of 0.45 s for 10 M rows on 2 cores);
-    // each costs ~3 MiB. Object stores: one shard per core, each holding up to 80 MiB of parts.
+    // Raw only on a local lake: every shard at once (up to 4 per core), so one shard's final
+    // fsync overlaps the others' generation (measured: 0.36 s instead of 0.45 s for 10 M rows
+    // on 2 cores); each costs ~3 MiB. With Parquet layers, or on object stores: one shard per
+    // core, since a shard then holds ~75 MiB (a Parquet writer per partition, or 80 MiB of
+    // upload parts) and its work is CPU-bound.
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let threads = args.threads.map_or_else(
         || match url {
-            LakeUrl::Local(_) => (args.shards as usize).min(4 * cores).max(1),
+            LakeUrl::Local(_) if !args.layers.has_parquet() => (args.shards as usize).min(4 * cores).max(1),
             _ => cores,
         },
         |t| t as usize,

@@ -3,19 +3,24 @@
 //! when it reads the file back.
 
 use chrono::NaiveDate;
-use mouvements_schema::{AgenceId, Mouvement, TypeOp};
+use mouvements_schema::{AgenceId, Mouvement, MouvementId, TypeOp};
 use serde_json::{Value, json};
 
 /// The columns a data file holds, in file order.
 pub const FILE_COLUMNS: [&str; 5] = ["id_mouvement", "date_op", "type_op", "montant", "agence_id"];
+
+/// Digit counts an id can have: 7 to 19.
+const ID_LENGTHS: usize = 13;
 
 /// Statistics of one data file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileStats {
     /// Rows.
     pub rows: u64,
-    id_min: Vec<u8>,
-    id_max: Vec<u8>,
+    /// Smallest and largest id number per digit count (7 to 19 digits): ids of one length
+    /// sort as strings the way their numbers do, so the string order's extremes are among
+    /// these, without a string comparison per row.
+    ids: [Option<(u64, u64)>; ID_LENGTHS],
     date_min: Option<NaiveDate>,
     date_max: Option<NaiveDate>,
     /// Types seen, one bit per [`TypeOp::index`].
@@ -27,21 +32,16 @@ pub struct FileStats {
 }
 
 impl FileStats {
-    /// Counts one row whose id is written `id` (byte order is string order, as readers
-    /// compare strings).
-    pub fn add(&mut self, id: &[u8], row: &Mouvement) {
+    /// Counts one row.
+    pub fn add(&mut self, row: &Mouvement) {
+        let id = row.id_mouvement.0;
+        let length = id.checked_ilog10().map_or(1, |l| l as usize + 1).max(7);
+        let slot = &mut self.ids[length - 7];
+        *slot = Some(slot.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
         if self.rows == 0 {
-            self.id_min = id.to_vec();
-            self.id_max = id.to_vec();
             self.montant_min = row.montant.cents();
             self.montant_max = row.montant.cents();
         } else {
-            if id < self.id_min.as_slice() {
-                self.id_min = id.to_vec();
-            }
-            if id > self.id_max.as_slice() {
-                self.id_max = id.to_vec();
-            }
             self.montant_min = self.montant_min.min(row.montant.cents());
             self.montant_max = self.montant_max.max(row.montant.cents());
         }
@@ -52,10 +52,15 @@ impl FileStats {
         self.agences |= 1 << row.agence_id.index();
     }
 
-    /// Counts one row (its id formatted here).
-    pub fn add_row(&mut self, row: &Mouvement) {
-        let id = row.id_mouvement.to_string();
-        self.add(id.as_bytes(), row);
+    /// The smallest and largest id in string order (`M10000000` sorts before `M9999999`).
+    fn id_range(&self) -> Option<(String, String)> {
+        let mut texts = self
+            .ids
+            .iter()
+            .flatten()
+            .map(|(lo, hi)| (MouvementId(*lo).to_string(), MouvementId(*hi).to_string()));
+        let first = texts.next()?;
+        Some(texts.fold(first, |(lo, hi), (l, h)| (lo.min(l), hi.max(h))))
     }
 
     /// The smallest and largest type label seen, in string order.
@@ -75,23 +80,27 @@ impl FileStats {
     /// The `stats` JSON of a Delta `add` action: `numRecords`, `minValues`, `maxValues` and
     /// `nullCount` of every data column (decimals as JSON numbers, dates as `YYYY-MM-DD`).
     pub fn delta_json(&self) -> String {
-        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
         let euros = |cents: i64| Value::from(cents as f64 / 100.0);
         let nulls: serde_json::Map<String, Value> =
             FILE_COLUMNS.iter().map(|c| ((*c).to_owned(), json!(0))).collect();
         let mut stats = json!({ "numRecords": self.rows, "nullCount": nulls });
-        if let (Some((type_min, type_max)), Some((agence_min, agence_max)), Some(date_min), Some(date_max)) =
-            (self.type_range(), self.agence_range(), self.date_min, self.date_max)
+        if let (
+            Some((id_min, id_max)),
+            Some((type_min, type_max)),
+            Some((agence_min, agence_max)),
+            Some(date_min),
+            Some(date_max),
+        ) = (self.id_range(), self.type_range(), self.agence_range(), self.date_min, self.date_max)
         {
             stats["minValues"] = json!({
-                "id_mouvement": text(&self.id_min),
+                "id_mouvement": id_min,
                 "date_op": date_min.format("%Y-%m-%d").to_string(),
                 "type_op": type_min,
                 "montant": euros(self.montant_min),
                 "agence_id": agence_min.to_string(),
             });
             stats["maxValues"] = json!({
-                "id_mouvement": text(&self.id_max),
+                "id_mouvement": id_max,
                 "date_op": date_max.format("%Y-%m-%d").to_string(),
                 "type_op": type_max,
                 "montant": euros(self.montant_max),
@@ -104,7 +113,7 @@ impl FileStats {
 
 #[cfg(test)]
 mod tests {
-    use mouvements_schema::{Montant, MouvementId, Pays, Produit};
+    use mouvements_schema::{Montant, Pays, Produit};
 
     use super::*;
 
@@ -124,8 +133,8 @@ mod tests {
     #[test]
     fn stats_hold_string_order_for_strings_and_value_order_for_the_rest() {
         let mut stats = FileStats::default();
-        stats.add_row(&row(9_999_999, 3, TypeOp::Rachat, -150, 7));
-        stats.add_row(&row(10_000_000, 2, TypeOp::Cotisation, 2_500, 3));
+        stats.add(&row(9_999_999, 3, TypeOp::Rachat, -150, 7));
+        stats.add(&row(10_000_000, 2, TypeOp::Cotisation, 2_500, 3));
         let json: Value = serde_json::from_str(&stats.delta_json()).unwrap();
         assert_eq!(json["numRecords"], 2);
         // "M10000000" sorts before "M9999999" as a string.

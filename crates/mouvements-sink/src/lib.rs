@@ -46,8 +46,8 @@ pub use error::SinkError;
 pub use manifest::{Claim, FileEntry, MANIFEST_VERSION, Manifest, ShardEntry, ShardRecord, crc32c_hex};
 pub use objects::{Listed, Objects};
 pub use protocol::{
-    CLOUD_SHAPE, CommitOutcome, Faults, LOCAL_SHAPE, Lake, Output, Produced, Run, RunRequest, ShardOutputs,
-    Step, Survey, TableLog, WriteMode,
+    CLOUD_PARQUET_SHAPE, CLOUD_SHAPE, CommitOutcome, Faults, LOCAL_PARQUET_SHAPE, LOCAL_SHAPE, Lake, Output,
+    Produced, Run, RunRequest, ShardOutputs, Step, Survey, TableLog, WriteMode,
 };
 pub use reader::ObjectReader;
 pub use store::{StoreOptions, prepare_local};

@@ -251,7 +251,7 @@ fn decode(file: &FileEntry, bytes: Bytes, bounds: Bounds, with_stats: bool) -> F
             }
         }
         previous = Some((id, date));
-        outcome.stats.add_row(&row);
+        outcome.stats.add(&row);
         outcome.digest.add(&row);
         if let Some(builder) = outcome.builder.as_mut() {
             builder.add(&row);

@@ -81,8 +81,9 @@ impl ShardOutputs<'_> {
     ) -> io::Result<Output> {
         let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
         let objects = &self.run.lake.objects;
+        let shape = if partition.is_some() { self.run.parquet_shape } else { self.run.shape };
         let writer = objects
-            .writer(&names, gzip, self.run.shape, &self.handle, Arc::clone(&self.cancel))
+            .writer(&names, gzip, shape, &self.handle, Arc::clone(&self.cancel))
             .map_err(io::Error::other)?;
         Ok(Output { writer, files, partition })
     }
