@@ -7,7 +7,8 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 5.30"
+      # deletion_protection on google_cloud_run_v2_job exists from 6.0.
+      version = ">= 6.0, < 8.0"
     }
   }
 }
@@ -33,6 +34,7 @@ resource "google_storage_bucket" "lake" {
   name                        = var.bucket_name
   location                    = var.region
   uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
   force_destroy               = false
 
   versioning {
@@ -46,6 +48,16 @@ resource "google_storage_bucket" "lake" {
     }
     action {
       type = "Delete"
+    }
+  }
+
+  # A task killed by a timeout leaves its multipart uploads open (and their parts billed).
+  lifecycle_rule {
+    condition {
+      age = var.abort_uploads_after_days
+    }
+    action {
+      type = "AbortIncompleteMultipartUpload"
     }
   }
 
@@ -63,9 +75,10 @@ resource "google_storage_bucket" "lake" {
   depends_on = [google_project_service.apis]
 }
 
-# The lake's four stages, as folder markers (the job writes raw/; Databricks the others).
+# The lake's layers, as folder markers (the job writes all three). No marker for tmp/: the
+# tmp/ lifecycle rule would delete it, and every later apply would create it again.
 resource "google_storage_bucket_object" "stages" {
-  for_each = toset(["tmp", "raw", "staging", "delta"])
+  for_each = toset(["raw", "staging", "delta"])
   bucket   = google_storage_bucket.lake.name
   name     = "${var.lake_prefix}/${each.value}/"
   content  = " "
@@ -81,6 +94,15 @@ resource "google_storage_bucket_iam_member" "job_objects" {
   bucket = google_storage_bucket.lake.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.job.email}"
+}
+
+# Databricks on GCP reads the lake through its storage credential's service account: object
+# reads and bucket metadata, on this bucket only (set var.databricks_service_account).
+resource "google_storage_bucket_iam_member" "databricks_read" {
+  for_each = var.databricks_service_account == "" ? toset([]) : toset(["roles/storage.objectViewer", "roles/storage.legacyBucketReader"])
+  bucket   = google_storage_bucket.lake.name
+  role     = each.value
+  member   = "serviceAccount:${var.databricks_service_account}"
 }
 
 resource "google_artifact_registry_repository" "images" {
@@ -106,12 +128,14 @@ resource "google_cloud_run_v2_job" "generate" {
 
       containers {
         image = local.image
-        args  = concat(["generate", "--log-format", "json", "--resume"], var.generate_args)
+        args  = concat(["generate", "--log-format", "json", "--${var.write_mode}"], var.generate_args)
 
         env {
           name  = "GCS_BUCKET_BASE"
           value = local.lake
         }
+        # Cloud Run sets CLOUD_RUN_EXECUTION itself: the tasks of one execution write one
+        # dataset together, and a re-execution is another run (see write_mode).
         env {
           name  = "GCP_PROJECT_ID"
           value = var.project_id

@@ -50,8 +50,19 @@ variable "parallelism" {
   default     = 5
 }
 
+variable "write_mode" {
+  description = "What an execution does with the lake's dataset: resume (keep what a previous execution of the same settings finished; a committed one is only re-checked) or overwrite (write it again: a new Delta version)."
+  type        = string
+  default     = "resume"
+
+  validation {
+    condition     = contains(["resume", "overwrite"], var.write_mode)
+    error_message = "write_mode must be resume or overwrite."
+  }
+}
+
 variable "generate_args" {
-  description = "Arguments after `mouvements-gen generate` (rows, shards, seed, month...)."
+  description = "Arguments after `mouvements-gen generate` (rows, shards, seed, month, layers...); not --resume or --overwrite: set write_mode."
   type        = list(string)
   default     = ["--rows", "10M", "--shards", "5", "--seed", "42", "--month", "2025-06"]
 }
@@ -75,9 +86,21 @@ variable "cpu" {
 }
 
 variable "memory" {
-  description = "Memory per task (cloud output needs about threads x 80 MiB)."
+  description = "Memory per task: about 200 MiB per shard written at once (one per CPU), upload parts and Parquet writers included."
   type        = string
   default     = "1Gi"
+}
+
+variable "abort_uploads_after_days" {
+  description = "Days after which unfinished multipart uploads (of a killed task) are aborted."
+  type        = number
+  default     = 1
+}
+
+variable "databricks_service_account" {
+  description = "Service account of the Databricks storage credential, granted read access to the bucket; empty for none."
+  type        = string
+  default     = ""
 }
 
 variable "tmp_retention_days" {

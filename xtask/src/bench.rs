@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::process;
+use crate::python::Tools;
 
 /// One measured command: wall seconds and peak RSS in KiB (when `/usr/bin/time` exists).
 #[derive(Debug, Clone, Copy)]
@@ -103,26 +104,13 @@ fn tree_bytes(dir: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// A venv with DuckDB, created on first use; `None` (with the reason printed) if pip fails.
+/// The Python of the tools' environment (DuckDB among them); `None`, with the reason printed,
+/// if it cannot be installed.
 fn duckdb_python() -> Option<PathBuf> {
-    let dir = std::env::var_os("HOME")
-        .map_or_else(|| PathBuf::from("."), PathBuf::from)
-        .join(".cache/mouvements/bench-venv");
-    let python = dir.join("bin/python");
-    let ready =
-        Command::new(&python).args(["-c", "import duckdb"]).output().is_ok_and(|o| o.status.success());
-    if ready {
-        return Some(python);
-    }
-    let dir_text = dir.to_string_lossy().into_owned();
-    let pip = dir.join("bin/pip").to_string_lossy().into_owned();
-    let installed = process::run("python3", &["-m", "venv", &dir_text], &[]).and_then(|()| {
-        process::run(&pip, &["install", "--quiet", "--disable-pip-version-check", "duckdb"], &[])
-    });
-    match installed {
-        Ok(()) => Some(python),
+    match Tools::install() {
+        Ok(tools) => Some(tools.bin("python")),
         Err(e) => {
-            println!("skipping the DuckDB peer: cannot install duckdb ({e})");
+            println!("skipping the DuckDB peers: cannot install the Python tools ({e})");
             None
         }
     }

@@ -1,5 +1,5 @@
-//! The S3 (moto) and Azure (Azurite) emulators the tests run against, installed from PyPI
-//! and npm into a cache folder on first use, started on free loopback ports, and killed when
+//! The S3 (moto, from the Python tools) and Azure (Azurite, from npm into the same cache
+//! folder) emulators the tests run against, started on free loopback ports, and killed when
 //! dropped. GCS needs none: its fake runs inside the tests.
 
 use std::io::{Read, Write};
@@ -10,26 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::python::{self, Tools};
 use crate::{azure, process};
 
 /// Bucket and container the tests use.
 pub const BUCKET: &str = "test-bucket";
 
-/// moto's version range: 5.x speaks what object_store's S3 client expects.
-const MOTO: &str = "moto[server]>=5.0,<6";
 /// Azurite's major version.
 const AZURITE: &str = "azurite@3";
-
-/// Where emulators are installed: `MOUVEMENTS_EMULATORS_DIR`, or a cache under `$HOME`.
-fn install_dir() -> PathBuf {
-    std::env::var_os("MOUVEMENTS_EMULATORS_DIR").map_or_else(
-        || {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into()))
-                .join(".cache/mouvements/emulators")
-        },
-        PathBuf::from,
-    )
-}
 
 /// A free port on 127.0.0.1.
 fn free_port() -> Result<u16> {
@@ -91,10 +79,9 @@ pub struct Emulators {
 
 impl Emulators {
     /// Installs (if needed) and starts moto and Azurite, and creates their bucket and container.
-    pub fn start() -> Result<Self> {
-        let dir = install_dir();
-        let moto_server = install_moto(&dir)?;
-        let azurite_blob = install_azurite(&dir)?;
+    pub fn start(tools: &Tools) -> Result<Self> {
+        let moto_server = tools.bin("moto_server");
+        let azurite_blob = install_azurite(&python::install_dir())?;
 
         let port = free_port()?;
         let args = ["-H", "127.0.0.1", "-p", &port.to_string()].map(String::from);
@@ -139,19 +126,6 @@ impl Emulators {
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
     }
-}
-
-/// moto in a virtual environment of its own.
-fn install_moto(dir: &Path) -> Result<PathBuf> {
-    let venv = dir.join("venv");
-    let server = venv.join("bin/moto_server");
-    if !server.exists() {
-        let venv_text = venv.to_string_lossy();
-        process::run("python3", &["-m", "venv", &venv_text], &[])?;
-        let pip = venv.join("bin/pip").to_string_lossy().into_owned();
-        process::run(&pip, &["install", "--quiet", "--disable-pip-version-check", MOTO], &[])?;
-    }
-    Ok(server)
 }
 
 /// Azurite in a node_modules folder of its own.

@@ -1,8 +1,10 @@
 //! Project automation, run with `cargo xtask <task>`:
 //!
-//! - `verify`: the one gate: formatting, lints, docs without warnings, every test (with the S3 and Azure emulators
-//!   started here and the GCS fake in-process), doc tests, and an end-to-end run of the
-//!   binary on every kind of lake.
+//! - `verify`: the one gate: formatting, lints, docs without warnings, script checks, every
+//!   test (with the S3 and Azure emulators started here and the GCS fake in-process), doc
+//!   tests, an end-to-end run of the binary on every kind of lake read back by real readers
+//!   (DuckDB, pyarrow, polars, delta-rs), and the release self-test. It installs what it
+//!   needs itself (see `python` and `emulators`).
 //! - `bench`: release-mode measurements with ratios against `dd` and DuckDB, as a table.
 //! - `release`: a reproducible release archive in `dist/`.
 
@@ -10,6 +12,7 @@ mod azure;
 mod bench;
 mod emulators;
 mod process;
+mod python;
 mod release;
 mod smoke;
 
@@ -37,11 +40,12 @@ fn verify() -> Result<()> {
     )?;
     let docs = [("RUSTDOCFLAGS".to_owned(), "-D warnings".to_owned())];
     process::run("cargo", &["doc", "--workspace", "--no-deps", "--locked"], &docs)?;
-    release::check_scripts()?;
-    let emulators = emulators::Emulators::start()?;
+    let tools = python::Tools::install()?;
+    release::check_scripts(&tools)?;
+    let emulators = emulators::Emulators::start(&tools)?;
     let env = emulators.test_env();
     process::run("cargo", &["test", "--workspace", "--locked"], &env)?;
-    smoke::run(&env)?;
+    smoke::run(&env, &tools)?;
     drop(emulators);
     release::self_test()?;
     println!("\nxtask verify: all checks passed");

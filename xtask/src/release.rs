@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use crate::process;
+use crate::python::Tools;
 
 /// The workspace version, from `[workspace.package]` in Cargo.toml.
 fn version(root: &Path) -> Result<String> {
@@ -89,13 +90,12 @@ fn shell_quote(path: &Path) -> String {
     format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
 }
 
-/// `bash -n` and shellcheck on the shell scripts.
-pub fn check_scripts() -> Result<()> {
+/// `bash -n` and shellcheck (from the Python tools) on the shell scripts.
+pub fn check_scripts(tools: &Tools) -> Result<()> {
     for script in ["deploy.sh", ".ci/run"] {
         process::run("bash", &["-n", script], &[])?;
     }
-    process::run("shellcheck", &["deploy.sh", ".ci/run"], &[])
-        .context("shellcheck is needed (Debian package shellcheck; .ci/run installs it)")
+    process::run(&tools.bin("shellcheck").to_string_lossy(), &["deploy.sh", ".ci/run"], &[])
 }
 
 /// Runs `release` on a clean clone of HEAD: it must refuse a dirty tree and a missing

@@ -1,6 +1,10 @@
 //! The end-to-end smoke run: the built binary generates a small dataset into every kind of
 //! lake (local folder, GCS through the fake, S3 on moto, Azure on Azurite), then verifies it
-//! with statistics and a sample; each must commit and pass.
+//! with statistics and a sample; each must commit and pass. Then real readers (DuckDB,
+//! pyarrow, polars and delta-rs, from the Python tools) read the staging dataset and the Delta
+//! table of the local lake, and delta-rs the Delta table on every emulator: all must find the
+//! raw rows. Last, an `--overwrite` of the local lake, and delta-rs's time travel must find
+//! the old rows in version 0 and the new ones in version 1.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -8,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 use crate::process;
+use crate::python::Tools;
 
 /// Where cargo put the debug binaries.
 fn debug_bin(name: &str) -> PathBuf {
@@ -25,8 +30,11 @@ impl Drop for Fake {
     }
 }
 
+/// The readers' script.
+const READERS: &str = include_str!("readers.py");
+
 /// Runs the smoke test with the emulators' environment.
-pub fn run(emulator_env: &[(String, String)]) -> Result<()> {
+pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
     println!("\n==> end-to-end smoke run of mouvements-gen");
     process::run("cargo", &["build", "--locked", "-p", "mouvements-cli", "-p", "mouvements-gcs-fake"], &[])?;
     let bin = debug_bin("mouvements-gen");
@@ -47,7 +55,7 @@ pub fn run(emulator_env: &[(String, String)]) -> Result<()> {
     );
 
     let mut env = emulator_env.to_vec();
-    env.push(("GOOGLE_SERVICE_ACCOUNT_KEY".into(), service_account));
+    env.push(("GOOGLE_SERVICE_ACCOUNT_KEY".into(), service_account.clone()));
     env.push(("MOUVEMENTS_MAX_RETRIES".into(), "1".into()));
     let lakes = [
         scratch.join("lake").to_string_lossy().into_owned(),
@@ -74,6 +82,39 @@ pub fn run(emulator_env: &[(String, String)]) -> Result<()> {
         }
         println!("    {lake}: generated and verified");
     }
+
+    println!("\n==> real readers on the local lake and on every emulator");
+    let script = scratch.join("readers.py");
+    std::fs::write(&script, READERS)?;
+    let python = tools.bin("python").to_string_lossy().into_owned();
+    let script = script.to_string_lossy().into_owned();
+    let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let config = serde_json::json!({
+        "local": lakes[0],
+        "remote": [
+            { "url": "gs://test-bucket/smoke/delta/mouvements",
+              "options": { "google_service_account_key": service_account } },
+            { "url": "s3://test-bucket/smoke/delta/mouvements",
+              "options": { "aws_endpoint_url": var("AWS_ENDPOINT"), "aws_allow_http": "true",
+                           "aws_access_key_id": "test", "aws_secret_access_key": "test",
+                           "aws_region": "us-east-1" } },
+            { "url": "az://test-bucket/smoke/delta/mouvements",
+              "options": { "azure_storage_use_emulator": "true" } },
+        ],
+    });
+    let output = process::capture(&python, &[&script, &config.to_string()], &env)?;
+    print!("{}", String::from_utf8_lossy(&output.stderr));
+    let before: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+
+    process::capture(
+        &bin_text,
+        &["generate", "-o", &lakes[0], "-n", "50k", "-s", "2", "--overwrite", "-q"],
+        &env,
+    )?;
+    let config = serde_json::json!({ "local": lakes[0], "before": before });
+    let output = process::capture(&python, &[&script, &config.to_string()], &env)?;
+    print!("{}", String::from_utf8_lossy(&output.stderr));
+
     drop(fake);
     std::fs::remove_dir_all(&scratch)?;
     Ok(())

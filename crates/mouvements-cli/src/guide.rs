@@ -1,10 +1,11 @@
 //! `guide`: the Databricks guide of the original project, with this lake's paths filled in:
-//! read the CSV with an explicit schema, write Parquet partitioned by pays and produit into
-//! `staging/`, a Delta table into `delta/`, and the example analyses as SQL.
+//! access and Unity Catalog, then for each layer the lake has how to register and read it
+//! (the Delta table, the staging Parquet, the raw CSV with an explicit schema, and the Spark
+//! conversion when only raw was generated), and the original analyses as SQL.
 
 use std::io::Write;
 
-use mouvements_sink::{Lake, LakeUrl, ShardFormat, StoreOptions, layout};
+use mouvements_sink::{Lake, LakeUrl, Layer, Layers, ShardFormat, StoreOptions, layout};
 
 use crate::Failure;
 use crate::args::GuideArgs;
@@ -12,8 +13,8 @@ use crate::args::GuideArgs;
 /// Prints the guide for the lake of `args` (as JSON with `--json`).
 pub fn run(args: &GuideArgs) -> Result<(), Failure> {
     let url: LakeUrl = args.base.base.parse().map_err(|e| Failure::Usage(format!("--output: {e}")))?;
-    let format = committed_format(&url).unwrap_or_default();
-    let guide = render(&url, format);
+    let (layers, format) = committed_layout(&url);
+    let guide = render(&url, layers, format);
     if args.output.json {
         crate::print_json(&serde_json::json!({ "base": url.to_string(), "guide": guide }));
     } else if !args.output.quiet {
@@ -22,42 +23,100 @@ pub fn run(args: &GuideArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The shard format of the lake's committed dataset, when one can be read (read-only).
-fn committed_format(url: &LakeUrl) -> Option<ShardFormat> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-    runtime.block_on(async {
-        let lake = Lake::open(url, &StoreOptions { max_retries: 1, ..StoreOptions::default() }).ok()?;
-        Some(lake.survey().await.ok()?.valid_manifest()?.dataset.format)
-    })
+/// The committed dataset's layers and raw format, when a manifest can be read (read-only);
+/// else what `generate` writes by default.
+fn committed_layout(url: &LakeUrl) -> (Layers, ShardFormat) {
+    let read = || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        runtime.block_on(async {
+            let lake = Lake::open(url, &StoreOptions { max_retries: 1, ..StoreOptions::default() }).ok()?;
+            let dataset = lake.survey().await.ok()?.valid_manifest()?.dataset;
+            Some((dataset.layers, dataset.format))
+        })
+    };
+    read().unwrap_or((Layers::ALL, ShardFormat::Csv))
 }
 
-/// The guide for the lake at `url` whose shards are stored as `format`.
-pub fn render(url: &LakeUrl, format: ShardFormat) -> String {
-    let raw = url.join(layout::RAW);
-    let glob = format!("{raw}/{}-*.{}", layout::SHARD_STEM, format.extension());
-    let staging = url.join("staging/mouvements");
-    let delta = url.join("delta/mouvements");
-    let access = match url {
+/// How a Databricks workspace reaches the lake.
+fn access(url: &LakeUrl) -> String {
+    match url {
         LakeUrl::Gcs { bucket, .. } => format!(
-            "GCS: give the cluster's service account roles/storage.objectUser on gs://{bucket}
-(or store a key in a secret scope and set spark.hadoop.google.cloud.auth.service.account.json.keyfile)."
+            "GCS: give the Databricks compute service account (the storage credential's) \
+roles/storage.objectViewer and roles/storage.legacyBucketReader on gs://{bucket} only \
+(terraform: set databricks_service_account); add roles/storage.objectUser only to write back."
         ),
-        LakeUrl::S3 { bucket, .. } => format!("S3: attach an instance profile that can read and write s3://{bucket}."),
-        LakeUrl::Azure { container, .. } => {
-            format!("Azure: mount or configure access to the container {container} (ABFS with a service principal).")
+        LakeUrl::S3 { bucket, .. } => {
+            format!("S3: an IAM role (instance profile or storage credential) that can read s3://{bucket}.")
         }
+        LakeUrl::Azure { container, .. } => format!(
+            "Azure: an access connector (managed identity) with Storage Blob Data Reader on the container {container}."
+        ),
         LakeUrl::Local(_) | LakeUrl::Memory { .. } => {
             "Local lake: run Spark on this machine, or copy the folder to a bucket first (gcloud storage cp -r).".into()
         }
-    };
+    }
+}
+
+/// Unity Catalog: a storage credential, an external location over the lake, then tables.
+fn unity_catalog(url: &LakeUrl) -> String {
+    let base = url.join("");
+    let base = base.trim_end_matches('/');
     format!(
-        r#"# Databricks guide for {url}
+        r"```sql
+-- Once, by a metastore admin: the credential (Catalog Explorer > External data > Credentials,
+-- a GCP service account, an AWS IAM role or an Azure access connector), then the location.
+CREATE EXTERNAL LOCATION IF NOT EXISTS mouvements_lake
+  URL '{base}'
+  WITH (STORAGE CREDENTIAL mouvements_credential);
+GRANT READ FILES ON EXTERNAL LOCATION mouvements_lake TO `data-analysts`;
+```"
+    )
+}
 
-## 1. Access
-{access}
-Read only committed datasets: {raw}/_SUCCESS exists once every shard and the manifest are in place.
+/// The guide for the lake at `url`, for its layers and raw format.
+pub fn render(url: &LakeUrl, layers: Layers, format: ShardFormat) -> String {
+    let raw = url.join(layout::RAW);
+    let glob = format!("{raw}/{}-*.{}", layout::SHARD_STEM, format.extension());
+    let staging = url.join(layout::STAGING);
+    let delta = url.join(layout::DELTA);
+    let mut guide = format!(
+        "# Databricks guide for {url}\n\n## 1. Access\n{}\nRead only committed datasets: {raw}/_SUCCESS exists once every layer is in place.\n\n{}\n\n",
+        access(url),
+        unity_catalog(url)
+    );
+    if layers.contains(Layer::Delta) {
+        guide.push_str(&format!(
+            r"## 2. The Delta table (written by mouvements-gen; no Spark job needed)
+```sql
+CREATE TABLE IF NOT EXISTS main.finance.mouvements USING DELTA LOCATION '{delta}';
+DESCRIBE HISTORY main.finance.mouvements;   -- one version per generate, --overwrite adds the next
+SELECT count(*) FROM main.finance.mouvements WHERE pays = 'FR' AND produit = 'santé';
+```
 
-## 2. Read the raw CSV with an explicit schema (PySpark)
+"
+        ));
+    }
+    if layers.contains(Layer::Staging) {
+        guide.push_str(&format!(
+            r#"## {}. Staging Parquet, partitioned by pays and produit
+```python
+staging = spark.read.parquet("{staging}")   # pays and produit come from the folder names
+staging.where("pays = 'FR' AND produit = 'santé'").count()
+```
+```sql
+CREATE TABLE IF NOT EXISTS main.finance.mouvements_staging USING PARQUET LOCATION '{staging}';
+MSCK REPAIR TABLE main.finance.mouvements_staging;   -- registers the pays=/produit= partitions
+```
+
+"#,
+            if layers.contains(Layer::Delta) { 3 } else { 2 }
+        ));
+    }
+    if layers.contains(Layer::Raw) {
+        let number =
+            2 + usize::from(layers.contains(Layer::Delta)) + usize::from(layers.contains(Layer::Staging));
+        guide.push_str(&format!(
+            r#"## {number}. The raw CSV, with an explicit schema (PySpark)
 ```python
 from pyspark.sql.types import StructType, StructField, StringType, DateType, DecimalType
 
@@ -79,22 +138,27 @@ df = (spark.read
       .csv("{glob}"))
 ```
 
-## 3. Staging: Parquet partitioned by pays and produit
+"#
+        ));
+        if !layers.has_parquet() {
+            guide.push_str(&format!(
+                r#"Generated with --layers raw: convert with Spark (or generate again with the default layers).
 ```python
-(df.write.mode("overwrite")
-   .partitionBy("pays", "produit")
-   .parquet("{staging}"))
-```
-
-## 4. Delta table
-```python
-(df.write.format("delta").mode("overwrite")
-   .partitionBy("pays", "produit")
-   .save("{delta}"))
+df.write.mode("overwrite").partitionBy("pays", "produit").parquet("{staging}")
+df.write.format("delta").mode("overwrite").partitionBy("pays", "produit").save("{delta}")
 spark.sql("CREATE TABLE IF NOT EXISTS mouvements USING DELTA LOCATION '{delta}'")
 ```
 
-## 5. Analyses (SQL)
+"#
+            ));
+        }
+    }
+    guide.push_str(ANALYSES);
+    guide
+}
+
+/// The original project's analyses, as SQL on the `mouvements` table.
+const ANALYSES: &str = r"## Analyses (SQL, on the table registered above; `USE main.finance` first)
 ```sql
 -- Anomaly detection: exceptional amounts per operation type (robust z-score on log amounts)
 WITH m AS (
@@ -132,21 +196,33 @@ SELECT pays, produit, type_op, count(*) AS n, sum(montant) AS total
 FROM mouvements WHERE type_op IN ('pénalité', 'correction', 'annulation')
 GROUP BY pays, produit, type_op ORDER BY pays, produit, type_op;
 ```
-"#
-    )
-}
+";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_guide_uses_the_lake_paths() {
+    fn the_guide_registers_each_layer_the_lake_has() {
         let url: LakeUrl = "gs://supdevinci_bucket/sanda_celia".parse().unwrap();
-        let guide = render(&url, ShardFormat::Csv);
+        let guide = render(&url, Layers::ALL, ShardFormat::Csv);
+        assert!(guide.contains("USING DELTA LOCATION 'gs://supdevinci_bucket/sanda_celia/delta/mouvements'"));
+        assert!(
+            guide.contains("spark.read.parquet(\"gs://supdevinci_bucket/sanda_celia/staging/mouvements\")")
+        );
         assert!(guide.contains("gs://supdevinci_bucket/sanda_celia/raw/mouvements-*.csv"));
-        assert!(guide.contains("gs://supdevinci_bucket/sanda_celia/staging/mouvements"));
-        assert!(guide.contains("gs://supdevinci_bucket/sanda_celia/delta/mouvements"));
+        assert!(
+            guide.contains("CREATE EXTERNAL LOCATION") && guide.contains("roles/storage.legacyBucketReader")
+        );
+        assert!(!guide.contains("partitionBy"), "no Spark conversion when the layers exist");
+    }
+
+    #[test]
+    fn a_raw_only_lake_keeps_the_spark_conversion() {
+        let url: LakeUrl = "s3://b/p".parse().unwrap();
+        let guide = render(&url, Layers::RAW, ShardFormat::CsvGz);
+        assert!(guide.contains("s3://b/p/raw/mouvements-*.csv.gz"));
         assert!(guide.contains("partitionBy(\"pays\", \"produit\")"));
+        assert!(!guide.contains("USING DELTA LOCATION 's3://b/p/delta/mouvements';"));
     }
 }

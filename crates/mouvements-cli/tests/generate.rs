@@ -19,6 +19,12 @@ fn bad_input_exits_2_names_the_culprit_and_writes_nothing() {
         (&["--anomaly-rate", "1.5"], "--anomaly-rate"),
         (&["--anomaly-rate=-0.1"], "--anomaly-rate"),
         (&["--format", "parquet"], "csv or csv-gz"),
+        (&["--layers", ""], "raw, staging, delta"),
+        (&["--layers", "raw,gold"], "raw, staging, delta"),
+        (&["-n", "3", "-s", "5"], "every shard needs at least one row"),
+        (&["-s", "10001"], "--shards"),
+        (&["--first-id", "10000000000000000000"], "largest id"),
+        (&["--from", "+10000-01-01", "--to", "+10000-01-02"], "--from"),
         (&["--task-index", "3", "--task-count", "3"], "must be below the task count 3"),
         (&["--task-index", "1"], "needs a task count"),
         (&["--overwrite", "--resume"], "--resume"),
@@ -36,7 +42,7 @@ fn bad_input_exits_2_names_the_culprit_and_writes_nothing() {
 
 #[test]
 fn bad_urls_exit_2_with_the_accepted_forms() {
-    for url in ["hdfs://cluster/lake", "gs://", "s3://Bad_Bucket", "file://relative"] {
+    for url in ["hdfs://cluster/lake", "gs://", "s3://Bad_Bucket", "file://relative", "s3:/bad", "gs:bucket"] {
         let output = mouvements_gen().args(["generate", "-n", "10", "-o", url]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{url}: {stderr}");

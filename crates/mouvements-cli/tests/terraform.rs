@@ -44,17 +44,35 @@ fn container(main: &Body) -> Body {
     block(&task_template.body, "containers").body.clone()
 }
 
-fn strings(expr: &Expression) -> Vec<String> {
+/// The strings of an array, each `${var.write_mode}` in them replaced by `write_mode`.
+fn strings_with(expr: &Expression, write_mode: &str) -> Vec<String> {
     match expr {
         Expression::Array(items) => items
             .iter()
             .map(|e| match e {
                 Expression::String(s) => s.clone(),
+                Expression::TemplateExpr(t) => t.to_string().replace("${var.write_mode}", write_mode),
                 other => panic!("expected a string, found {other}"),
             })
             .collect(),
         other => panic!("expected an array of strings, found {other}"),
     }
+}
+
+fn strings(expr: &Expression) -> Vec<String> {
+    strings_with(expr, "")
+}
+
+/// The values a variable's validation allows, from its `contains([...], var.x)` condition.
+fn allowed_values(name: &str) -> Vec<String> {
+    let variables = terraform("variables.tf");
+    let variable = blocks(&variables, "variable")
+        .find(|b| b.labels().first().is_some_and(|l| l.as_str() == name))
+        .unwrap_or_else(|| panic!("variable {name} is missing"));
+    let Expression::FuncCall(call) = attribute(&block(&variable.body, "validation").body, "condition") else {
+        panic!("{name}'s validation should be contains([...], var.{name})");
+    };
+    strings(&call.args[0])
 }
 
 /// The default of a variable in `variables.tf`.
@@ -74,21 +92,56 @@ fn the_job_arguments_are_accepted_by_the_cli() {
     };
     assert_eq!(call.name.to_string(), "concat");
     assert_eq!(call.args[1].to_string(), "var.generate_args");
-    let mut args = strings(&call.args[0]);
-    args.extend(strings(&default_of("generate_args")));
     let example = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../terraform/terraform.tfvars.example"),
     )
     .unwrap();
-    let example_args = hcl::parse(&example).unwrap();
-    let mut from_example = strings(&call.args[0]);
-    from_example.extend(strings(attribute(&example_args, "generate_args")));
-    for args in [args, from_example] {
-        assert_eq!(args[0], "generate");
-        // `config` takes exactly generate's flags and resolves them without writing anything.
-        let output = mouvements_gen().arg("config").args(&args[1..]).output().unwrap();
-        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let example = hcl::parse(&example).unwrap();
+    let modes = allowed_values("write_mode");
+    assert_eq!(modes, ["resume", "overwrite"]);
+    let Expression::String(example_mode) = attribute(&example, "write_mode") else {
+        panic!("write_mode is a string")
+    };
+    assert!(modes.contains(example_mode));
+    for mode in &modes {
+        for extra in [strings(&default_of("generate_args")), strings(attribute(&example, "generate_args"))] {
+            let mut args = strings_with(&call.args[0], mode);
+            args.extend(extra);
+            assert_eq!(args[0], "generate");
+            // `config` takes exactly generate's flags and resolves them without writing anything.
+            let output = mouvements_gen().arg("config").args(&args[1..]).output().unwrap();
+            assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(text.lines().any(|l| l.starts_with("mode") && l.contains(mode.as_str())), "{text}");
+        }
     }
+}
+
+#[test]
+fn the_provider_version_has_deletion_protection_and_the_bucket_is_never_public() {
+    let main = terraform("main.tf");
+    let terraform_block = block(&main, "terraform");
+    let providers = block(&terraform_block.body, "required_providers");
+    let google = attribute(&providers.body, "google").to_string();
+    assert!(google.contains(">= 6.0, < 8.0"), "{google}");
+    let bucket = &resource(&main, "google_storage_bucket", "lake").body;
+    assert_eq!(attribute(bucket, "public_access_prevention"), &Expression::String("enforced".into()));
+    // No folder marker under tmp/: its own lifecycle rule would delete it, and every apply recreate it.
+    let stages = &resource(&main, "google_storage_bucket_object", "stages").body;
+    assert!(!attribute(stages, "for_each").to_string().contains("tmp"));
+}
+
+#[test]
+fn databricks_reads_the_bucket_only_when_asked() {
+    let main = terraform("main.tf");
+    let binding = &resource(&main, "google_storage_bucket_iam_member", "databricks_read").body;
+    assert_eq!(attribute(binding, "bucket").to_string(), "google_storage_bucket.lake.name");
+    let roles = attribute(binding, "for_each").to_string();
+    assert!(
+        roles.contains("roles/storage.objectViewer") && roles.contains("roles/storage.legacyBucketReader")
+    );
+    assert!(roles.contains("var.databricks_service_account == \"\""), "{roles}");
+    assert_eq!(default_of("databricks_service_account"), Expression::String(String::new()));
 }
 
 #[test]
@@ -132,9 +185,10 @@ fn the_bucket_has_its_lifecycle_rules_and_settings() {
         .map(|rule| {
             let condition = &block(&rule.body, "condition").body;
             let action = &block(&rule.body, "action").body;
+            let prefix = condition.attributes().find(|a| a.key.as_str() == "matches_prefix");
             (
                 attribute(action, "type").to_string(),
-                attribute(condition, "matches_prefix").to_string(),
+                prefix.map(|a| a.expr.to_string()).unwrap_or_default(),
                 attribute(condition, "age").to_string(),
             )
         })
@@ -151,6 +205,20 @@ fn the_bucket_has_its_lifecycle_rules_and_settings() {
             && age == "var.raw_cold_after_days"),
         "{rules:?}"
     );
+}
+
+#[test]
+fn unfinished_multipart_uploads_are_aborted_by_the_bucket() {
+    let main = terraform("main.tf");
+    let bucket = &resource(&main, "google_storage_bucket", "lake").body;
+    let aborts = blocks(bucket, "lifecycle_rule").any(|rule| {
+        attribute(&block(&rule.body, "action").body, "type")
+            .to_string()
+            .contains("AbortIncompleteMultipartUpload")
+            && attribute(&block(&rule.body, "condition").body, "age").to_string()
+                == "var.abort_uploads_after_days"
+    });
+    assert!(aborts);
 }
 
 #[test]

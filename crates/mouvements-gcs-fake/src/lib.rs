@@ -46,6 +46,8 @@ struct State {
     next_generation: u64,
     /// Part uploads still allowed before every further one fails; `None`: no fault.
     parts_before_fault: Option<usize>,
+    /// Whole-object puts to keys ending so fail; `None`: no fault.
+    failing_suffix: Option<String>,
 }
 
 /// A running fake; it stops when dropped.
@@ -124,9 +126,17 @@ impl FakeGcs {
         self.state().parts_before_fault = Some(parts);
     }
 
-    /// Ends a fault set by [`Self::fail_part_uploads_after`].
+    /// Fails every whole-object put to a key ending with `suffix` (a small object's upload).
+    pub fn fail_puts_ending_with(&self, suffix: &str) {
+        self.state().failing_suffix = Some(suffix.to_owned());
+    }
+
+    /// Ends the faults set by [`Self::fail_part_uploads_after`] and
+    /// [`Self::fail_puts_ending_with`].
     pub fn clear_faults(&self) {
-        self.state().parts_before_fault = None;
+        let mut state = self.state();
+        state.parts_before_fault = None;
+        state.failing_suffix = None;
     }
 }
 
@@ -196,6 +206,9 @@ fn precondition_fails(req: &Request, state: &State, key: &str) -> bool {
 }
 
 fn put_object(req: &Request, bucket: &str, key: &str, state: &mut State) -> Response {
+    if state.failing_suffix.as_deref().is_some_and(|suffix| key.ends_with(suffix)) {
+        return Response::error(400, "InjectedFault", "object upload failed on purpose");
+    }
     if precondition_fails(req, state, key) {
         return Response::error(412, "PreconditionFailed", key);
     }

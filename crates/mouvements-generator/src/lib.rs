@@ -29,6 +29,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "arrow")]
+mod arrow;
 mod calendar;
 mod compiled_tables;
 mod cursor;
@@ -41,6 +43,8 @@ use std::ops::Range;
 
 use mouvements_schema::{CSV_HEADER, Montant, Mouvement, MouvementId, Produit, TypeOp};
 
+#[cfg(feature = "arrow")]
+pub use arrow::{ARROW_SCHEMA, RecordBatches};
 pub use cursor::BLOCK_ROWS;
 pub use encoder::{CHUNK_BYTES, MouvementCsv};
 pub use mouvements_schema::{ConfigError, GeneratorConfig, MAX_PERIOD_DAYS, MAX_ROWS, Period};

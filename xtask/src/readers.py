@@ -1,0 +1,123 @@
+"""Real readers against a mouvements lake: DuckDB, pyarrow, polars and delta-rs (deltalake) read
+the staging dataset (hive partitioning) and the Delta table as a Databricks user's tools would,
+and must find exactly the raw rows: count, sum of montant, and an order-independent checksum of
+all seven columns; date_op a date, montant a decimal(18,2); partition pruning on
+pays='FR' AND produit='santé' returns the raw count. Run by `cargo xtask verify`.
+
+Usage: python readers.py CONFIG_JSON
+CONFIG: {"local": PATH, "remote": [{"url": DELTA_URL, "options": {...}}], "before": SUMMARY?}
+Prints the raw summary as JSON. With "before" (the summary printed before an --overwrite),
+version 0 of the Delta table must hold those rows and version 1 the new raw rows.
+Exits non-zero, naming the reader and the figure, on the first difference.
+"""
+
+import json
+import sys
+
+import deltalake
+import duckdb
+import polars as pl
+import pyarrow.dataset as ds
+
+COLUMNS = "id_mouvement, date_op, produit, type_op, montant, agence_id, pays"
+RAW_SCHEMA = (
+    "{'id_mouvement':'VARCHAR','date_op':'DATE','produit':'VARCHAR','type_op':'VARCHAR',"
+    "'montant':'DECIMAL(18,2)','agence_id':'VARCHAR','pays':'VARCHAR'}"
+)
+
+
+def summary(con, relation):
+    """Count, sum of montant, checksum of the seven columns, and the FR/santé count."""
+    row = con.execute(
+        f"""SELECT count(*), sum(montant)::VARCHAR,
+                   sum(hash(id_mouvement, date_op::VARCHAR, produit, type_op, montant::VARCHAR,
+                            agence_id, pays))::VARCHAR,
+                   count(*) FILTER (WHERE pays = 'FR' AND produit = 'santé')
+            FROM (SELECT {COLUMNS} FROM {relation})"""
+    ).fetchall()[0]
+    return {"rows": row[0], "sum": row[1], "checksum": row[2], "fr_sante": row[3]}
+
+
+def check(name, found, expected):
+    if found != expected:
+        sys.exit(f"readers: {name} found {found}, the raw CSV holds {expected}")
+    print(f"    {name}: {found['rows']} rows, sum {found['sum']}, checksum ok", file=sys.stderr)
+
+
+def check_types(name, schema_types):
+    date, montant = schema_types
+    if "date" not in date.lower() or "18" not in montant or "2" not in montant.split("18", 1)[1]:
+        sys.exit(f"readers: {name} reads date_op as {date} and montant as {montant}")
+
+
+def raw_summary(con, base):
+    return summary(con, f"read_csv('{base}/raw/mouvements-*.csv', header=true, columns={RAW_SCHEMA})")
+
+
+def local(con, base):
+    expected = raw_summary(con, base)
+    staging = f"{base}/staging/mouvements"
+    delta = f"{base}/delta/mouvements"
+
+    rel = f"read_parquet('{staging}/**/*.parquet', hive_partitioning=true)"
+    check("duckdb staging", summary(con, rel), expected)
+    types = con.execute(f"SELECT typeof(date_op), typeof(montant) FROM {rel} LIMIT 1").fetchall()[0]
+    check_types("duckdb staging", types)
+
+    dataset = ds.dataset(staging, format="parquet", partitioning="hive")
+    arrow = dataset.to_table()
+    con.register("pyarrow_staging", arrow)
+    check("pyarrow staging", summary(con, "pyarrow_staging"), expected)
+    check_types("pyarrow staging", (str(arrow.schema.field("date_op").type), str(arrow.schema.field("montant").type)))
+    pruned = dataset.to_table(filter=(ds.field("pays") == "FR") & (ds.field("produit") == "santé")).num_rows
+    if pruned != expected["fr_sante"]:
+        sys.exit(f"readers: pyarrow partition pruning found {pruned} rows, expected {expected['fr_sante']}")
+
+    frame = pl.scan_parquet(f"{staging}/**/*.parquet", hive_partitioning=True).collect()
+    con.register("polars_staging", frame.to_arrow())
+    check("polars staging", summary(con, "polars_staging"), expected)
+
+    table = deltalake.DeltaTable(delta)
+    arrow = table.to_pyarrow_table()
+    con.register("delta_rs", arrow)
+    check("delta-rs delta", summary(con, "delta_rs"), expected)
+    check_types("delta-rs delta", (str(arrow.schema.field("date_op").type), str(arrow.schema.field("montant").type)))
+    pruned = table.to_pyarrow_table(filters=[("pays", "=", "FR"), ("produit", "=", "santé")]).num_rows
+    if pruned != expected["fr_sante"]:
+        sys.exit(f"readers: delta-rs partition pruning found {pruned} rows, expected {expected['fr_sante']}")
+
+    frame = pl.read_delta(delta)
+    con.register("polars_delta", frame.to_arrow())
+    check("polars delta", summary(con, "polars_delta"), expected)
+    check_types("polars delta", (str(frame.schema["date_op"]), str(frame.schema["montant"])))
+    return expected
+
+
+def remote(con, url, options, expected):
+    table = deltalake.DeltaTable(url, storage_options=options)
+    con.register("remote", table.to_pyarrow_table())
+    check(f"delta-rs {url}", summary(con, "remote"), expected)
+
+
+def time_travel(con, base, before, after):
+    """Version 0 holds the rows before the overwrite, version 1 the rows after."""
+    delta = f"{base}/delta/mouvements"
+    for version, expected in [(0, before), (1, after)]:
+        table = deltalake.DeltaTable(delta, version=version)
+        con.register(f"v{version}", table.to_pyarrow_table())
+        check(f"delta-rs version {version}", summary(con, f"v{version}"), expected)
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    con = duckdb.connect()
+    expected = local(con, config["local"])
+    for lake in config.get("remote", []):
+        remote(con, lake["url"], lake["options"], expected)
+    if "before" in config:
+        time_travel(con, config["local"], config["before"], expected)
+    print(json.dumps(expected))
+
+
+if __name__ == "__main__":
+    main()
