@@ -42,7 +42,8 @@ fn bad_input_exits_2_names_the_culprit_and_writes_nothing() {
 
 #[test]
 fn bad_urls_exit_2_with_the_accepted_forms() {
-    for url in ["hdfs://cluster/lake", "gs://", "s3://Bad_Bucket", "file://relative", "s3:/bad", "gs:bucket"] {
+    for url in ["hdfs://cluster/lake", "gs://", "s3://Bad_Bucket", "file://relative", "s3:/bad", "gs:bucket"]
+    {
         let output = mouvements_gen().args(["generate", "-n", "10", "-o", url]).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{url}: {stderr}");
