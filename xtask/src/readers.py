@@ -5,8 +5,11 @@ all seven columns; date_op a date, montant a decimal(18,2); partition pruning on
 pays='FR' AND produit='santé' returns the raw count. Run by `cargo xtask verify`.
 
 Usage: python readers.py CONFIG_JSON
-CONFIG: {"local": PATH, "remote": [{"url": DELTA_URL, "options": {...}}], "before": SUMMARY?}
-Prints the raw summary as JSON. With "before" (the summary printed before an --overwrite),
+CONFIG: {"local": PATH, "remote": [{"url": DELTA_URL, "options": {...}}], "before": SUMMARY?,
+         "guide": TEXT?, "flagged": N?}
+Prints the raw summary as JSON. With "guide" (the text `mouvements-gen guide` prints), every
+statement of its SQL runs in DuckDB on the staging dataset, and the anomaly query must flag
+`flagged` rows (what verify --stats counts) within 2 %. With "before" (the summary printed before an --overwrite),
 version 0 of the Delta table must hold those rows and version 1 the new raw rows.
 Exits non-zero, naming the reader and the figure, on the first difference.
 """
@@ -108,12 +111,34 @@ def time_travel(con, base, before, after):
         check(f"delta-rs version {version}", summary(con, f"v{version}"), expected)
 
 
+def guide_sql(con, base, guide, flagged):
+    """The guide's analyses run on the staging dataset; the anomaly query agrees with verify."""
+    block = guide.split("## Analyses", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    con.execute(
+        f"CREATE OR REPLACE VIEW mouvements AS SELECT {COLUMNS} FROM "
+        f"read_parquet('{base}/staging/mouvements/**/*.parquet', hive_partitioning=true)"
+    )
+    # Spark's names for the two functions DuckDB spells differently.
+    con.execute("CREATE OR REPLACE MACRO percentile_approx(x, p) AS quantile_disc(x, p)")
+    statements = [s.strip() for s in block.split(";") if s.strip()]
+    for statement in statements:
+        rows = con.execute(statement).fetchall()
+        title = statement.splitlines()[0]
+        if not rows:
+            sys.exit(f"readers: the guide's query '{title}' returned no rows")
+        if "Anomaly" in title and abs(len(rows) - flagged) > max(2, flagged // 50):
+            sys.exit(f"readers: the guide's anomaly query flags {len(rows)} rows, verify --stats {flagged}")
+    print(f"    guide: {len(statements)} queries ran in DuckDB, anomalies agree with verify", file=sys.stderr)
+
+
 def main():
     config = json.loads(sys.argv[1])
     con = duckdb.connect()
     expected = local(con, config["local"])
     for lake in config.get("remote", []):
         remote(con, lake["url"], lake["options"], expected)
+    if "guide" in config:
+        guide_sql(con, config["local"], config["guide"], config["flagged"])
     if "before" in config:
         time_travel(con, config["local"], config["before"], expected)
     print(json.dumps(expected))

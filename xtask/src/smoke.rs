@@ -64,6 +64,7 @@ pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
         "az://test-bucket/smoke".into(),
     ];
     let bin_text = bin.to_string_lossy().into_owned();
+    let mut flagged = Vec::new();
     for lake in &lakes {
         let output = process::capture(
             &bin_text,
@@ -80,6 +81,7 @@ pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
         if report["verdict"] != "pass" {
             bail!("verify of {lake} failed: {}", report["problems"]);
         }
+        flagged.push(report["stats"]["anomalies"]["flagged_count"].clone());
         println!("    {lake}: generated and verified");
     }
 
@@ -89,8 +91,11 @@ pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
     let python = tools.bin("python").to_string_lossy().into_owned();
     let script = script.to_string_lossy().into_owned();
     let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let guide = process::capture(&bin_text, &["guide", "-o", &lakes[0]], &env)?;
     let config = serde_json::json!({
         "local": lakes[0],
+        "guide": String::from_utf8_lossy(&guide.stdout),
+        "flagged": flagged[0],
         "remote": [
             { "url": "gs://test-bucket/smoke/delta/mouvements",
               "options": { "google_service_account_key": service_account } },

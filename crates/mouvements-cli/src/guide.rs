@@ -160,21 +160,16 @@ spark.sql("CREATE TABLE IF NOT EXISTS mouvements USING DELTA LOCATION '{delta}'"
 /// The original project's analyses, as SQL on the `mouvements` table.
 const ANALYSES: &str = r"## Analyses (SQL, on the table registered above; `USE main.finance` first)
 ```sql
--- Anomaly detection: exceptional amounts per operation type (robust z-score on log amounts)
-WITH m AS (
-  SELECT *, ln(abs(montant)) AS l FROM mouvements
-), s AS (
-  SELECT type_op, produit, percentile_approx(l, 0.5) AS med FROM m GROUP BY type_op, produit
-), d AS (
-  SELECT m.*, s.med, abs(m.l - s.med) AS dev FROM m JOIN s USING (type_op, produit)
-), mad AS (
-  SELECT type_op, produit, percentile_approx(dev, 0.5) AS mad FROM d GROUP BY type_op, produit
+-- Anomaly detection: amounts beyond 3 times the 99th percentile of their type and product
+WITH p AS (
+  SELECT type_op, produit, percentile_approx(abs(montant), 0.99) AS p99
+  FROM mouvements GROUP BY type_op, produit
 )
-SELECT d.id_mouvement, d.type_op, d.produit, d.montant,
-       0.6745 * (d.l - d.med) / mad.mad AS robust_z
-FROM d JOIN mad USING (type_op, produit)
-WHERE 0.6745 * (d.l - d.med) / mad.mad > 5
-ORDER BY robust_z DESC;
+SELECT m.id_mouvement, m.type_op, m.produit, m.pays, m.montant,
+       abs(m.montant) / p.p99 AS score
+FROM mouvements m JOIN p USING (type_op, produit)
+WHERE abs(m.montant) > 3 * p.p99
+ORDER BY score DESC;
 
 -- Rétrocessions by agency and country
 SELECT pays, agence_id, count(*) AS n, sum(montant) AS total

@@ -186,7 +186,7 @@ fn labels_are_written_beside_the_data() {
     assert!(output.status.success());
     let files = tree(&lake.join("raw"));
     let labels = String::from_utf8(files["_labels/anomalies-00000-of-00002.csv"].clone()).unwrap();
-    assert!(labels.starts_with("id_mouvement,type_op,produit,montant,usual_montant,factor\n"));
+    assert!(labels.starts_with("id_mouvement,type_op,produit,montant,usual_montant,ratio\n"));
     assert!(labels.lines().count() > 50, "{labels}");
 }
 

@@ -1,8 +1,10 @@
 //! The calendar: which day each row falls on. Rows are spread over the period in proportion to
-//! each day's weight (weekdays busier than weekends, month starts busier still), in row order,
-//! so dates never decrease as ids grow. A row's day depends only on its index.
+//! each day's weight (weekdays busier than weekends, month starts busier still, the month's
+//! season, and a gentle growth from the start of the period), in row order, so dates never
+//! decrease as ids grow. A row's day depends only on its index.
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use mouvements_schema::calibration::SEASONS;
 use mouvements_schema::tables::{DAY_WEIGHTS, MONTH_START_DAY_FACTOR_PCT, MONTH_START_LAST_DAY};
 
 use crate::Period;
@@ -16,9 +18,15 @@ pub struct Day {
     pub text: crate::encoder::DateText,
     /// Whether cotisations peak on this day.
     pub month_start: bool,
+    /// Its month, 0 for January: which season's type mix it has.
+    pub month0: u32,
     /// First row index of the day.
     pub first_row: u64,
 }
+
+/// The share of a month's rows on its start days for an average month (30.44 days, 5/7 of
+/// them weekdays): 5 × 1.6 over 5 × 1.6 + 25.44.
+const AVERAGE_START_SHARE: f64 = 0.239;
 
 /// The days of a period with the row index each one starts at.
 #[derive(Debug, Clone)]
@@ -27,22 +35,25 @@ pub struct Calendar {
     rows: u64,
 }
 
-/// Relative activity of a date.
-fn day_weight(date: NaiveDate) -> u64 {
+/// Relative activity of a date, `years` after the period's start, in millionths (only the
+/// ratios matter; whole numbers keep the split exact).
+fn day_weight(date: NaiveDate, years: f64) -> u64 {
     let base = match date.weekday() {
         Weekday::Sat => DAY_WEIGHTS.saturday,
         Weekday::Sun => DAY_WEIGHTS.sunday,
         _ => DAY_WEIGHTS.weekday,
     };
     let factor = if date.day() <= MONTH_START_LAST_DAY { MONTH_START_DAY_FACTOR_PCT } else { 100 };
-    u64::from(base) * u64::from(factor)
+    let season = SEASONS.volume[date.month0() as usize] * (1.0 + SEASONS.growth_per_year * years);
+    (f64::from(base * factor) * season * 1e6).round() as u64
 }
 
 impl Calendar {
     /// Spreads `rows` over `period`.
     pub fn new(period: Period, rows: u64) -> Self {
         let dates: Vec<NaiveDate> = period.start.iter_days().take(period.days() as usize).collect();
-        let total: u128 = dates.iter().map(|d| u128::from(day_weight(*d))).sum();
+        let years = |date: &NaiveDate| (*date - period.start).num_days() as f64 / 365.25;
+        let total: u128 = dates.iter().map(|d| u128::from(day_weight(*d, years(d)))).sum();
         let mut cumulative: u128 = 0;
         let days = dates
             .into_iter()
@@ -50,9 +61,10 @@ impl Calendar {
                 // The first row whose midpoint, (row + 0.5) / rows, lies past the days before.
                 let twice = 2 * u128::from(rows) * cumulative;
                 let first_row = twice.saturating_sub(total).div_ceil(2 * total) as u64;
-                cumulative += u128::from(day_weight(date));
+                cumulative += u128::from(day_weight(date, years(&date)));
                 let text = crate::encoder::DateText::new(date);
-                Day { date, text, month_start: date.day() <= MONTH_START_LAST_DAY, first_row }
+                let month_start = date.day() <= MONTH_START_LAST_DAY;
+                Day { date, text, month_start, month0: date.month0(), first_row }
             })
             .collect();
         Self { days, rows }
@@ -66,6 +78,22 @@ impl Calendar {
     /// The day at `index`.
     pub fn day(&self, index: usize) -> &Day {
         &self.days[index]
+    }
+
+    /// Per month (0 = January), the share of its rows on its month-start days, over the
+    /// period; an average month's where the period has no day of that month.
+    pub fn month_start_shares(&self) -> [f64; 12] {
+        let (mut start, mut all) = ([0u64; 12], [0u64; 12]);
+        for (i, day) in self.days.iter().enumerate() {
+            let rows = self.end_row(i) - day.first_row;
+            all[day.month0 as usize] += rows;
+            if day.month_start {
+                start[day.month0 as usize] += rows;
+            }
+        }
+        std::array::from_fn(
+            |m| if all[m] > 0 { start[m] as f64 / all[m] as f64 } else { AVERAGE_START_SHARE },
+        )
     }
 
     /// First row after the day at `index` (the dataset's row count for the last day).

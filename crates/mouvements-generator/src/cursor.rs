@@ -3,13 +3,15 @@
 //! 64-bit draws from it. Any row can so be reached by seeding its block and advancing the
 //! stream, without producing the rows before it: ranges, shards and tasks are independent.
 
-use mouvements_schema::tables::{ANOMALY_FACTOR, Sign};
-use mouvements_schema::{AgenceId, Produit, SCHEMA_VERSION, TypeOp};
+use mouvements_schema::tables::Sign;
+use mouvements_schema::{AgenceId, DATA_VERSION, Produit, SCHEMA_VERSION, TypeOp};
 use rand_core::Rng;
 use rand_pcg::Pcg64Mcg;
 
 use crate::Generator;
-use crate::compiled_tables::{PICK_BITS, Pick, QUANTILE_BITS, QUANTILE_FRAC_BITS};
+use crate::compiled_tables::{
+    PICK_BITS, QUANTILE_BITS, QUANTILE_FRAC_BITS, TABLES, TYPE_PICK_BITS, TypePicks,
+};
 
 /// Rows per random stream. Any value gives the same data for a given value; this one is fixed
 /// because it is part of the data's definition.
@@ -27,7 +29,7 @@ const fn mix(mut z: u64) -> u64 {
 
 /// The stream of `block` for `seed`, positioned at its first row.
 fn block_stream(seed: u64, block: u64) -> Pcg64Mcg {
-    let high = mix(seed ^ mix(u64::from(SCHEMA_VERSION)));
+    let high = mix(seed ^ mix(u64::from(SCHEMA_VERSION)) ^ mix(u64::from(DATA_VERSION) << 32));
     let low = mix(high ^ mix(block.wrapping_add(0x9e37_79b9_7f4a_7c15)));
     Pcg64Mcg::new((u128::from(high) << 64) | u128::from(low))
 }
@@ -49,8 +51,8 @@ pub struct Draw {
     pub cents: i64,
     /// Signed amount in cents the row would have without the anomaly.
     pub usual_cents: i64,
-    /// Multiplier of an anomalous amount, 0 for an ordinary row.
-    pub anomaly_factor: u32,
+    /// Whether the amount is an anomaly.
+    pub anomalous: bool,
 }
 
 /// Walks the rows of a range in order, yielding their draws.
@@ -62,8 +64,8 @@ pub struct Cursor<'g> {
     block_end: u64,
     day: usize,
     day_end: u64,
-    /// The type picks of the current day (month start or not), by product.
-    type_picks: &'g [Pick<TypeOp>; 4],
+    /// The type picks of the current day (its month, month start or not), by product and country.
+    type_picks: &'g TypePicks,
 }
 
 impl<'g> Cursor<'g> {
@@ -87,9 +89,11 @@ impl<'g> Cursor<'g> {
         }
     }
 
-    /// The type picks for the day at `day`: cotisations peak at month starts.
-    fn type_picks(generator: &'g Generator, day: usize) -> &'g [Pick<TypeOp>; 4] {
-        &generator.tables.type_op[usize::from(generator.calendar.day(day).month_start)]
+    /// The type picks for the day at `day`: the seasons of its month; cotisations peak at
+    /// month starts.
+    fn type_picks(generator: &'g Generator, day: usize) -> &'g TypePicks {
+        let day = generator.calendar.day(day);
+        &generator.type_picks[day.month0 as usize * 2 + usize::from(day.month_start)]
     }
 
     /// The next row's draw, or `None` past the range. Always inlined: the encoder's loop
@@ -109,42 +113,32 @@ impl<'g> Cursor<'g> {
             self.day_end = self.generator.calendar.end_row(self.day);
             self.type_picks = Self::type_picks(self.generator, self.day);
         }
-        let tables = &self.generator.tables;
+        let tables = &*TABLES;
         let a = self.rng.next_u64();
         let b = self.rng.next_u64();
 
         // Bits of `a`: produit, agency, type, amount quantile, then one sign bit.
         let produit = tables.produit.get(a);
         let agence = tables.agence.get(a >> PICK_BITS);
-        let type_op = self.type_picks[produit.index()].get(a >> (2 * PICK_BITS));
-        let amount_bits = a >> (3 * PICK_BITS);
-        let magnitude = tables.amount_cents(type_op, produit, amount_bits);
+        let pays = agence.pays();
+        let type_op = self.type_picks.get(produit, pays, a >> (2 * PICK_BITS));
+        let amount_bits = a >> (2 * PICK_BITS + TYPE_PICK_BITS);
         let negative = match tables.sign(type_op) {
             Sign::Inflow => false,
             Sign::Outflow => true,
             Sign::Either => (amount_bits >> (QUANTILE_BITS + QUANTILE_FRAC_BITS)) & 1 == 1,
         };
-        let usual_cents = if negative { -magnitude } else { magnitude };
+        let signed = |magnitude: i64| if negative { -magnitude } else { magnitude };
+        let usual_cents = signed(tables.amount_cents(type_op, produit, pays, amount_bits));
 
-        // Bits of `b`: the low half decides the anomaly, the high half its factor.
-        let anomaly_factor = if u64::from(b as u32) < self.generator.anomaly_threshold {
-            let span = u64::from(ANOMALY_FACTOR.end() - ANOMALY_FACTOR.start() + 1);
-            ANOMALY_FACTOR.start() + ((b >> 32) % span) as u32
-        } else {
-            0
-        };
-        let cents = if anomaly_factor == 0 { usual_cents } else { usual_cents * i64::from(anomaly_factor) };
+        // Bits of `b`: the low half decides the anomaly, the high half its exceptional amount,
+        // drawn like an ordinary one (so its cents look ordinary) from a law far beyond its type's.
+        let anomalous = u64::from(b as u32) < self.generator.anomaly_threshold;
+        let cents =
+            if anomalous { signed(tables.anomaly_cents(type_op, produit, b >> 32)) } else { usual_cents };
 
-        let draw = Draw {
-            row: self.row,
-            day: self.day,
-            produit,
-            type_op,
-            agence,
-            cents,
-            usual_cents,
-            anomaly_factor,
-        };
+        let draw =
+            Draw { row: self.row, day: self.day, produit, type_op, agence, cents, usual_cents, anomalous };
         self.row += 1;
         Some(draw)
     }

@@ -34,7 +34,6 @@ mod arrow;
 mod calendar;
 mod compiled_tables;
 mod cursor;
-mod detmath;
 mod encoder;
 pub mod plan;
 
@@ -51,16 +50,18 @@ pub use mouvements_schema::{ConfigError, GeneratorConfig, MAX_PERIOD_DAYS, MAX_R
 pub use plan::ShardPlan;
 
 use calendar::Calendar;
-use compiled_tables::CompiledTables;
+use compiled_tables::{TABLES, TypePicks};
 use cursor::{Cursor, Draw};
 use encoder::Labels;
 
-/// A ready generator: the config plus the tables compiled from it. Cheap to share across
-/// threads (`&Generator` is `Sync`); build it once.
+/// A ready generator: the config plus the calendar and labels compiled from it (the business
+/// tables are compiled once per process). Cheap to share across threads (`&Generator` is
+/// `Sync`); build it once.
 pub struct Generator {
     config: GeneratorConfig,
     calendar: Calendar,
-    tables: CompiledTables,
+    /// Type picks per `[month * 2 + month_start]`, balanced for this calendar.
+    type_picks: Vec<TypePicks>,
     labels: Labels,
     /// A row is an anomaly when 32 random bits fall below this.
     anomaly_threshold: u64,
@@ -79,20 +80,25 @@ pub struct Anomaly {
     pub montant: Montant,
     /// The amount the row would have had.
     pub usual_montant: Montant,
-    /// `montant / usual_montant`.
-    pub factor: u32,
 }
 
 impl Anomaly {
     /// Header of the labels CSV written beside a dataset.
-    pub const CSV_HEADER: &'static str = "id_mouvement,type_op,produit,montant,usual_montant,factor\n";
+    pub const CSV_HEADER: &'static str = "id_mouvement,type_op,produit,montant,usual_montant,ratio\n";
+
+    /// `montant / usual_montant`, in hundredths.
+    pub fn ratio_hundredths(&self) -> i64 {
+        let usual = self.usual_montant.cents().abs().max(1);
+        (i128::from(self.montant.cents().abs()) * 100 / i128::from(usual)) as i64
+    }
 
     /// Writes this anomaly as a labels CSV line.
     pub fn write_csv<W: Write>(&self, mut out: W) -> io::Result<()> {
+        let ratio = Montant::from_cents(self.ratio_hundredths());
         writeln!(
             out,
             "{},{},{},{},{},{}",
-            self.id_mouvement, self.type_op, self.produit, self.montant, self.usual_montant, self.factor
+            self.id_mouvement, self.type_op, self.produit, self.montant, self.usual_montant, ratio
         )
     }
 }
@@ -123,14 +129,13 @@ impl Iterator for Anomalies<'_> {
     fn next(&mut self) -> Option<Anomaly> {
         loop {
             let d = self.cursor.next_draw()?;
-            if d.anomaly_factor > 0 {
+            if d.anomalous {
                 return Some(Anomaly {
                     id_mouvement: self.generator.id(d.row),
                     type_op: d.type_op,
                     produit: d.produit,
                     montant: Montant::from_cents(d.cents),
                     usual_montant: Montant::from_cents(d.usual_cents),
-                    factor: d.anomaly_factor,
                 });
             }
         }
@@ -140,9 +145,10 @@ impl Iterator for Anomalies<'_> {
 impl Generator {
     /// Compiles the tables for `config`.
     pub fn new(config: GeneratorConfig) -> Self {
+        let calendar = Calendar::new(config.period(), config.rows());
         Self {
-            calendar: Calendar::new(config.period(), config.rows()),
-            tables: CompiledTables::new(),
+            type_picks: TABLES.type_picks(&calendar.month_start_shares()),
+            calendar,
             labels: Labels::new(),
             anomaly_threshold: (config.anomaly_rate() * f64::from(1u32 << 31) * 2.0).round() as u64,
             config,

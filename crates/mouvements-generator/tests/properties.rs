@@ -103,8 +103,10 @@ proptest! {
         for a in g.anomalies(0..config.rows()) {
             let row = rows[(a.id_mouvement.0 - config.first_id()) as usize];
             prop_assert_eq!(row.montant, a.montant);
-            prop_assert_eq!(a.montant.cents(), a.usual_montant.cents() * i64::from(a.factor));
-            prop_assert!(a.factor >= 20);
+            // Exceptional: beyond the ordinary amount, with its sign.
+            prop_assert_eq!(a.montant.cents().signum(), a.usual_montant.cents().signum());
+            prop_assert!(a.montant.cents().abs() > a.usual_montant.cents().abs(), "{:?}", a);
+            prop_assert!(a.ratio_hundredths() >= 100);
         }
     }
 }

@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn a_row_reads_back_from_csv() {
-        let text = format!("{CSV_HEADER}M0000001,2025-06-02,santé,rétrocession,-1250.50,AG_021,ES\n");
+        let text = format!("{CSV_HEADER}M0000001,2025-06-02,santé,rétrocession,-1250.50,AG_023,ES\n");
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let row: Mouvement = reader.deserialize().next().unwrap().unwrap();
         assert_eq!(row.produit, Produit::Sante);

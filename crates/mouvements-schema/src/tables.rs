@@ -1,10 +1,9 @@
-//! The business tables, in one readable place: how often each product, operation type,
-//! country and agency occurs, which operation types each product allows, the sign of each
-//! type, the amount distribution of each (type, product), and the shape of the calendar.
+//! The business tables, in one readable place: how often each product, country and agency
+//! occurs, which operation types each product allows, the sign of each type, and the shape
+//! of the calendar. How often each type occurs and how large its amounts are follows from
+//! the calibration model ([`crate::calibration`]).
 //!
-//! Weights are relative integers (only their ratios matter). Amounts are log-normal: a
-//! median in cents per type, scaled per product, and a spread `sigma` (the standard
-//! deviation of the log-amount, in thousandths).
+//! Weights are relative integers (only their ratios matter).
 
 use crate::{Montant, Pays, Produit, TypeOp};
 
@@ -31,82 +30,71 @@ impl Sign {
     }
 }
 
-/// How a product line is drawn and how it scales amounts.
+/// How a product line is drawn.
 #[derive(Debug, Clone, Copy)]
 pub struct ProduitRow {
     /// The product.
     pub produit: Produit,
-    /// Relative frequency among all rows.
+    /// Relative frequency among all rows (motor and health make most ledger lines).
     pub weight: u32,
-    /// Multiplier of every type's median amount, in percent.
-    pub amount_factor_pct: u32,
 }
 
 /// Products, in [`Produit::ALL`] order.
 pub const PRODUITS: [ProduitRow; 4] = [
-    ProduitRow { produit: Produit::Auto, weight: 35, amount_factor_pct: 100 },
-    ProduitRow { produit: Produit::Sante, weight: 30, amount_factor_pct: 70 },
-    ProduitRow { produit: Produit::Habitation, weight: 20, amount_factor_pct: 130 },
-    ProduitRow { produit: Produit::Vie, weight: 15, amount_factor_pct: 300 },
+    ProduitRow { produit: Produit::Auto, weight: 35 },
+    ProduitRow { produit: Produit::Sante, weight: 30 },
+    ProduitRow { produit: Produit::Habitation, weight: 20 },
+    ProduitRow { produit: Produit::Vie, weight: 15 },
 ];
 
-/// How an operation type is drawn, signed and sized.
+/// How an operation type is signed, and which products have it.
 #[derive(Debug, Clone, Copy)]
 pub struct TypeOpRow {
     /// The operation type.
     pub type_op: TypeOp,
     /// Which way the money goes.
     pub sign: Sign,
-    /// Median absolute amount in cents, before the product factor.
-    pub median_cents: i64,
-    /// Spread of the log-amount, in thousandths.
-    pub sigma_milli: u32,
-    /// Relative frequency per product, in [`Produit::ALL`] order; 0 means not allowed.
-    pub weights: [u32; 4],
+    /// Whether each product (in [`Produit::ALL`] order) has this type.
+    pub allowed: [bool; 4],
 }
 
 macro_rules! type_ops {
-    ($( $t:ident $sign:ident $median_eur:literal $sigma:literal [$a:literal $s:literal $h:literal $v:literal] )+) => {
+    ($( $t:ident $sign:ident [$a:literal $s:literal $h:literal $v:literal] )+) => {
         /// Operation types, in [`TypeOp::ALL`] order.
-        /// Columns: sign, median €, sigma ‰, weight for auto, santé, habitation, vie.
+        /// Columns: sign, then whether auto, santé, habitation and vie have the type.
         pub const TYPE_OPS: [TypeOpRow; 19] = [$(
-            TypeOpRow {
-                type_op: TypeOp::$t,
-                sign: Sign::$sign,
-                median_cents: $median_eur * 100,
-                sigma_milli: $sigma,
-                weights: [$a, $s, $h, $v],
-            },
+            TypeOpRow { type_op: TypeOp::$t, sign: Sign::$sign, allowed: [$a == 1, $s == 1, $h == 1, $v == 1] },
         )+];
     };
 }
 
 type_ops! {
-    //                  sign     €     σ‰    auto santé hab vie
-    Cotisation          Inflow   85    550  [300  300  300  300]
-    Remboursement       Outflow  60    900  [ 40  260   30   10]
-    Commission          Outflow  25    700  [ 60   50   60   80]
-    Retrocession        Outflow  40    800  [ 30   20   30   60]
-    Ajustement          Either   30   1000  [ 40   40   40   40]
-    Regularisation      Either   45   1000  [ 35   35   35   35]
-    Penalite            Inflow   50    600  [ 15   10   15   20]
-    Correction          Either   20   1100  [ 30   30   30   30]
-    Annulation          Outflow  90    700  [ 25   20   25   15]
-    Virement            Either  500   1200  [ 20   20   20   60]
-    Provision           Outflow 1500  1000  [ 20   15   20   40]
-    Reassurance         Outflow  800   900  [ 10    5   15   20]
-    FraisGestion        Inflow   15    500  [ 50   50   50   70]
-    PrimeExceptionnelle Inflow  1200   900  [  5    5    5   40]
-    BonusMalus          Either   40    600  [ 60    0    0    0]
-    Indemnisation       Outflow 1800  1300  [150   20  120   30]
-    Franchise           Inflow  150    500  [ 40   10   40    0]
-    Rachat              Outflow 8000  1100  [  0    0    0   60]
-    Recours             Inflow  900   1000  [ 25    0   20    0]
+    //                  sign    auto santé hab vie
+    Cotisation          Inflow  [1 1 1 1]
+    Remboursement       Outflow [1 1 1 1]
+    Commission          Outflow [1 1 1 1]
+    Retrocession        Outflow [1 1 1 1]
+    Ajustement          Either  [1 1 1 1]
+    Regularisation      Either  [1 1 1 1]
+    Penalite            Inflow  [1 1 1 1]
+    Correction          Either  [1 1 1 1]
+    Annulation          Outflow [1 1 1 1]
+    Virement            Either  [1 1 1 1]
+    Provision           Outflow [1 1 1 1]
+    Reassurance         Outflow [1 1 1 1]
+    FraisGestion        Inflow  [1 1 1 1]
+    PrimeExceptionnelle Inflow  [1 1 1 1]
+    BonusMalus          Either  [1 0 0 0]
+    Indemnisation       Outflow [1 1 1 1]
+    Franchise           Inflow  [1 1 1 0]
+    Rachat              Outflow [0 0 0 1]
+    Recours             Inflow  [1 0 1 0]
 }
 
 /// How much more often cotisations occur in the first days of a month (they are collected
-/// then), as a multiplier of their weight, in percent.
-pub const MONTH_START_COTISATION_BOOST_PCT: u32 = 400;
+/// then), as a multiplier of their weight, in percent; the other days of the month have
+/// fewer, so that the month keeps the model's mix.
+pub const MONTH_START_COTISATION_BOOST_PCT: u32 = 600;
 
 /// Days of the month (1-based, inclusive) that count as the month start.
 pub const MONTH_START_LAST_DAY: u32 = 5;
@@ -137,13 +125,14 @@ pub struct PaysRow {
     pub weight: u32,
 }
 
-/// Countries, in [`Pays::ALL`] order.
+/// Countries, in [`Pays::ALL`] order, weighted by premiums written in retail lines (2024:
+/// France 45, Germany 25, Italy 15, Spain 10, Belgium 5).
 pub const PAYS: [PaysRow; 5] = [
-    PaysRow { pays: Pays::Fr, weight: 40 },
-    PaysRow { pays: Pays::Es, weight: 20 },
-    PaysRow { pays: Pays::It, weight: 20 },
-    PaysRow { pays: Pays::De, weight: 12 },
-    PaysRow { pays: Pays::Be, weight: 8 },
+    PaysRow { pays: Pays::Fr, weight: 45 },
+    PaysRow { pays: Pays::Es, weight: 10 },
+    PaysRow { pays: Pays::It, weight: 15 },
+    PaysRow { pays: Pays::De, weight: 25 },
+    PaysRow { pays: Pays::Be, weight: 5 },
 ];
 
 /// One agency: its number (`AG_001` is 1), its country and its relative activity inside
@@ -161,7 +150,7 @@ pub struct AgenceRow {
 macro_rules! agences {
     ($( $pays:ident: [$($n:literal $act:literal),+] )+) => {
         /// The 50 agencies, numbered 1 to 50, each in one country; each country has a share of
-        /// them proportional to its weight (FR 20, ES 10, IT 10, DE 6, BE 4).
+        /// them in proportion to its weight, rounded (FR 22, ES 5, IT 8, DE 13, BE 2).
         pub const AGENCES: [AgenceRow; 50] = [$($(
             AgenceRow { number: $n, pays: Pays::$pays, activity: $act },
         )+)+];
@@ -169,15 +158,12 @@ macro_rules! agences {
 }
 
 agences! {
-    Fr: [1 9, 2 7, 3 6, 4 5, 5 5, 6 4, 7 4, 8 4, 9 3, 10 3, 11 3, 12 3, 13 2, 14 2, 15 2, 16 2, 17 2, 18 1, 19 1, 20 1]
-    Es: [21 8, 22 6, 23 4, 24 3, 25 3, 26 2, 27 2, 28 2, 29 1, 30 1]
-    It: [31 8, 32 6, 33 4, 34 3, 35 3, 36 2, 37 2, 38 2, 39 1, 40 1]
-    De: [41 6, 42 4, 43 3, 44 2, 45 2, 46 1]
-    Be: [47 5, 48 3, 49 2, 50 1]
+    Fr: [1 9, 2 7, 3 6, 4 5, 5 5, 6 4, 7 4, 8 4, 9 3, 10 3, 11 3, 12 3, 13 2, 14 2, 15 2, 16 2, 17 2, 18 2, 19 1, 20 1, 21 1, 22 1]
+    Es: [23 5, 24 3, 25 2, 26 2, 27 1]
+    It: [28 6, 29 4, 30 3, 31 3, 32 2, 33 2, 34 1, 35 1]
+    De: [36 8, 37 6, 38 5, 39 4, 40 3, 41 3, 42 2, 43 2, 44 2, 45 2, 46 1, 47 1, 48 1]
+    Be: [49 3, 50 2]
 }
-
-/// Anomalous amounts are the usual amount times a factor drawn uniformly in this range.
-pub const ANOMALY_FACTOR: std::ops::RangeInclusive<u32> = 20..=60;
 
 impl TypeOp {
     /// The row of [`TYPE_OPS`] for this type.
@@ -192,7 +178,7 @@ impl TypeOp {
 
     /// Whether a product may carry this type (e.g. `rachat` only for `vie`).
     pub const fn allowed_for(self, produit: Produit) -> bool {
-        self.row().weights[produit.index()] > 0
+        self.row().allowed[produit.index()]
     }
 }
 
@@ -217,11 +203,12 @@ mod tests {
     }
 
     #[test]
-    fn agency_count_per_country_is_proportional_to_its_weight() {
+    fn agency_count_per_country_is_its_weight_share_rounded() {
         let total: u32 = PAYS.iter().map(|p| p.weight).sum();
         for p in PAYS {
-            let count = AGENCES.iter().filter(|a| a.pays == p.pays).count() as u32;
-            assert_eq!(count * total, p.weight * 50, "{}", p.pays);
+            let count = AGENCES.iter().filter(|a| a.pays == p.pays).count() as f64;
+            let share = f64::from(p.weight * 50) / f64::from(total);
+            assert!((count - share).abs() <= 0.5, "{}: {count} agencies for {share}", p.pays);
         }
     }
 

@@ -35,7 +35,8 @@ pub use lines::MAX_LINE_BYTES;
 pub use problems::{EXAMPLES_PER_RULE, Problem, ProblemGroup, Problems};
 pub use report::{DatasetSummary, Report, ShardSummary};
 pub use stats::{
-    AmountStats, AnomalyReport, Count, Evaluation, FlaggedRow, MAX_CANDIDATES, ROBUST_Z_THRESHOLD, Stats,
+    AmountStats, AnomalyReport, BusinessRatio, Count, Evaluation, FlaggedRow, MAX_CANDIDATES, Stats,
+    THRESHOLD,
 };
 
 /// What to do besides checking.

@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_good_line_parses() {
-        let row = parse("M0000001,2025-06-02,santé,rétrocession,-1250.50,AG_021,ES").unwrap();
+        let row = parse("M0000001,2025-06-02,santé,rétrocession,-1250.50,AG_023,ES").unwrap();
         assert_eq!(row.montant.cents(), -125_050);
     }
 
@@ -176,7 +176,7 @@ mod tests {
             ("M0000001,2025-06-02,auto,cotisation,1.00,AG_999,FR", "agence.format"),
             ("M0000001,2025-06-02,auto,cotisation,1.00,AG_001,XX", "pays.domain"),
             ("M0000001,2025-06-02,auto,rachat,-1.00,AG_001,FR", "type_op.produit"),
-            ("M0000001,2025-06-02,auto,cotisation,1.00,AG_021,FR", "pays.agence"),
+            ("M0000001,2025-06-02,auto,cotisation,1.00,AG_023,FR", "pays.agence"),
             ("M0000001,2025-06-02,auto,cotisation,-1.00,AG_001,FR", "montant.sign"),
             ("M0000001,2025-06-02,auto,cotisation,1.00,AG_001", "line.field_count"),
             ("M0000001,2025-06-02,auto,cotisation,1.00,AG_001,FR,x", "line.field_count"),

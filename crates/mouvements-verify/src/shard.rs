@@ -166,7 +166,7 @@ mod tests {
 
     const GOOD: &str = "id_mouvement,date_op,produit,type_op,montant,agence_id,pays\n\
         M0000001,2025-06-02,auto,cotisation,1250.50,AG_001,FR\n\
-        M0000002,2025-06-02,vie,rachat,-8000.00,AG_021,ES\n";
+        M0000002,2025-06-02,vie,rachat,-8000.00,AG_023,ES\n";
 
     #[test]
     fn a_good_shard_has_no_problem_and_gives_its_sample() {

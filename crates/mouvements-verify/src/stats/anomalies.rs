@@ -1,19 +1,21 @@
-//! Anomaly scoring: per (type, product), the modified z-score of `ln |montant|` against the
-//! median and the median absolute deviation (Iglewicz and Hoaglin); rows above
-//! [`ROBUST_Z_THRESHOLD`] are flagged. The laws come from the histograms; the flagged rows
-//! from the largest amounts kept per pair (counted from the histogram beyond them); the
-//! scoring against labels streams the labels, so memory stays bounded at any rate.
+//! Anomaly scoring: per (type, product), an amount is flagged when it is more than
+//! [`THRESHOLD`] times the pair's 99th percentile. A percentile rule rather than a z-score of
+//! the log-amount: several laws are mixtures (monthly and annual premiums, glass and bodily
+//! injury), whose spread a median and a deviation misread. The percentiles come from the
+//! histograms; the flagged rows from the largest amounts kept per pair (counted from the
+//! histogram beyond them); the scoring against labels streams the labels, so memory stays
+//! bounded at any rate.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use mouvements_schema::{MouvementId, Produit, TypeOp};
+use mouvements_schema::{MouvementId, Pays, Produit, TypeOp};
 use serde::Serialize;
 
 use super::histogram::{AmountDistribution, quantile};
 
-/// The modified z-score above which a row is flagged (Iglewicz and Hoaglin's 3.5).
-pub const ROBUST_Z_THRESHOLD: f64 = 3.5;
+/// How many times its pair's 99th percentile an amount must exceed to be flagged.
+pub const THRESHOLD: f64 = 3.0;
 
 /// Largest amounts kept per (type, product) as candidates: 8192 × 76 pairs × 16 bytes keeps
 /// them under 10 MiB per shard being checked; flagged rows beyond are counted, not listed.
@@ -27,8 +29,9 @@ pub fn pair(type_op: TypeOp, produit: Produit) -> usize {
     type_op.index() * 4 + produit.index()
 }
 
-/// A row kept as an anomaly candidate: its amount's magnitude in cents and its id.
-pub type Candidate = Reverse<(u64, u64)>;
+/// A row kept as an anomaly candidate: its amount's magnitude in cents, its id and its
+/// country.
+pub type Candidate = Reverse<(u64, u64, Pays)>;
 
 /// The largest amounts of each pair, bounded.
 #[derive(Clone)]
@@ -43,9 +46,9 @@ impl Candidates {
     }
 
     /// Offers a row.
-    pub fn offer(&mut self, pair: usize, abs: u64, id: u64) {
+    pub fn offer(&mut self, pair: usize, abs: u64, id: u64, pays: Pays) {
         let heap = &mut self.heaps[pair];
-        let candidate = Reverse((abs, id));
+        let candidate = Reverse((abs, id, pays));
         if heap.len() < MAX_CANDIDATES {
             heap.push(candidate);
         } else if heap.peek().is_some_and(|smallest| candidate < *smallest) {
@@ -57,28 +60,29 @@ impl Candidates {
     /// Adds another shard's candidates.
     pub fn merge(&mut self, other: Candidates) {
         for (p, theirs) in other.heaps.into_iter().enumerate() {
-            for Reverse((abs, id)) in theirs {
-                self.offer(p, abs, id);
+            for Reverse((abs, id, pays)) in theirs {
+                self.offer(p, abs, id, pays);
             }
         }
     }
 }
 
-/// The law of one pair's log-amounts.
+/// The law of one pair's amounts, as the rule reads it.
 #[derive(Debug, Clone, Copy)]
 struct Law {
-    median: f64,
-    mad: f64,
+    /// The 99th percentile of the absolute amounts, in cents.
+    p99: f64,
 }
 
 impl Law {
+    /// An amount's score: how many times the 99th percentile it is.
     fn score(self, abs_cents: u64) -> f64 {
-        0.6745 * ((abs_cents.max(1) as f64).ln() - self.median) / self.mad
+        abs_cents as f64 / self.p99
     }
 
     /// The absolute amount in cents above which a row is flagged.
     fn threshold(self) -> f64 {
-        (self.median + ROBUST_Z_THRESHOLD * self.mad / 0.6745).exp()
+        THRESHOLD * self.p99
     }
 }
 
@@ -99,11 +103,7 @@ impl Detector {
                 if points.iter().map(|x| x.1).sum::<u64>() < 30 {
                     return None;
                 }
-                let median = quantile(&points, 0.5);
-                let mut deviations: Vec<(f64, u64)> =
-                    points.iter().map(|(v, c)| ((v - median).abs(), *c)).collect();
-                deviations.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Some(Law { median, mad: quantile(&deviations, 0.5).max(1e-9) })
+                Some(Law { p99: quantile(&points, 0.99).exp().max(1.0) })
             })
             .collect();
         Self { laws }
@@ -111,7 +111,7 @@ impl Detector {
 
     /// Whether a row of this pair and absolute amount is flagged.
     pub fn flags(&self, pair: usize, abs_cents: u64) -> bool {
-        self.laws[pair].is_some_and(|law| law.score(abs_cents) > ROBUST_Z_THRESHOLD)
+        self.laws[pair].is_some_and(|law| law.score(abs_cents) > THRESHOLD)
     }
 
     /// The flagged rows: the candidates above each pair's threshold, counted from the
@@ -125,7 +125,7 @@ impl Detector {
                 let Some(law) = self.laws[i] else { continue };
                 let heap = &candidates.heaps[i];
                 let above: Vec<&Candidate> =
-                    heap.iter().filter(|Reverse((abs, _))| law.score(*abs) > ROBUST_Z_THRESHOLD).collect();
+                    heap.iter().filter(|Reverse((abs, _, _))| law.score(*abs) > THRESHOLD).collect();
                 let count = if above.len() == MAX_CANDIDATES {
                     flagged.capped = true;
                     amounts[i].count_above(law.threshold()).round().max(above.len() as f64)
@@ -133,20 +133,23 @@ impl Detector {
                     above.len() as f64
                 };
                 of_type += count;
-                flagged.rows.extend(above.into_iter().map(|Reverse((abs, id))| FlaggedRow {
+                for Reverse((abs, _, pays)) in &above {
+                    flagged.excluded.push((*t, *p, *pays, *abs));
+                }
+                flagged.rows.extend(above.into_iter().map(|Reverse((abs, id, _))| FlaggedRow {
                     id_mouvement: MouvementId(*id).to_string(),
                     type_op: t.label().to_owned(),
                     produit: p.label().to_owned(),
                     abs_montant: *abs as f64 / 100.0,
-                    robust_z: (law.score(*abs) * 100.0).round() / 100.0,
+                    score: (law.score(*abs) * 100.0).round() / 100.0,
                 }));
             }
             flagged.count += of_type as u64;
             flagged.by_type.push((t.label().to_owned(), of_type as u64));
         }
-        flagged.rows.sort_by(|a, b| {
-            b.robust_z.total_cmp(&a.robust_z).then_with(|| a.id_mouvement.cmp(&b.id_mouvement))
-        });
+        flagged
+            .rows
+            .sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id_mouvement.cmp(&b.id_mouvement)));
         flagged
     }
 }
@@ -162,6 +165,8 @@ pub struct Flagged {
     pub by_type: Vec<(String, u64)>,
     /// The flagged rows kept, highest score first.
     pub rows: Vec<FlaggedRow>,
+    /// Each flagged row kept: its type, product, country and absolute amount in cents.
+    pub excluded: Vec<(TypeOp, Produit, Pays, u64)>,
 }
 
 /// How many labelled anomalies there are, and how many of them the detector flags.
@@ -184,8 +189,8 @@ pub struct FlaggedRow {
     pub produit: String,
     /// Its absolute amount.
     pub abs_montant: f64,
-    /// Its modified z-score.
-    pub robust_z: f64,
+    /// Its score: how many times its pair's 99th percentile it is.
+    pub score: f64,
 }
 
 /// How the rule fares against the ground truth.

@@ -4,6 +4,7 @@
 
 mod anomalies;
 mod histogram;
+mod ratios;
 mod shares;
 
 use std::collections::BTreeMap;
@@ -12,7 +13,8 @@ use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Mouvement, Pays, Produit, TypeOp};
 use serde::Serialize;
 
-pub use anomalies::{Detector, Evaluation, FlaggedRow, LabelTally, MAX_CANDIDATES, ROBUST_Z_THRESHOLD, pair};
+pub use anomalies::{Detector, Evaluation, FlaggedRow, LabelTally, MAX_CANDIDATES, THRESHOLD, pair};
+pub use ratios::BusinessRatio;
 pub use shares::Count;
 
 use anomalies::{Candidates, PAIRS};
@@ -33,6 +35,7 @@ pub struct StatsBuilder {
     amounts: Vec<AmountDistribution>,
     days: BTreeMap<NaiveDate, u64>,
     candidates: Candidates,
+    books: ratios::Books,
 }
 
 impl StatsBuilder {
@@ -50,6 +53,7 @@ impl StatsBuilder {
             amounts: vec![AmountDistribution::new(); PAIRS],
             days: BTreeMap::new(),
             candidates: Candidates::new(),
+            books: ratios::Books::default(),
         }
     }
 
@@ -67,7 +71,8 @@ impl StatsBuilder {
         let p = pair(row.type_op, row.produit);
         self.amounts[p].add(cents);
         *self.days.entry(row.date_op).or_insert(0) += 1;
-        self.candidates.offer(p, cents.unsigned_abs(), row.id_mouvement.0);
+        self.candidates.offer(p, cents.unsigned_abs(), row.id_mouvement.0, row.pays);
+        self.books.add(row);
     }
 
     /// Adds another shard's statistics.
@@ -90,6 +95,7 @@ impl StatsBuilder {
             *self.days.entry(day).or_insert(0) += n;
         }
         self.candidates.merge(other.candidates);
+        self.books.merge(&other.books);
     }
 
     /// The anomaly detector of the rows counted so far (the whole dataset, once merged).
@@ -125,8 +131,11 @@ impl StatsBuilder {
             .collect();
         let detector = self.detector();
         let flagged = detector.find(&self.candidates, &self.amounts);
+        let business_ratios = self.books.without(&flagged.excluded).ratios();
         let anomalies = AnomalyReport {
-            rule: format!("modified z-score of ln|montant| per (type_op, produit) > {ROBUST_Z_THRESHOLD}"),
+            rule: format!(
+                "|montant| more than {THRESHOLD} times the 99th percentile of its (type_op, produit)"
+            ),
             flagged_count: flagged.count,
             capped: flagged.capped,
             by_type_op: shares(flagged.count, flagged.by_type),
@@ -149,6 +158,7 @@ impl StatsBuilder {
             by_agence: shares(n, AgenceId::all().map(|a| (a.to_string(), self.agence[a.index()]))),
             montant_by_type_op: amounts,
             rows_per_day: shares(n, self.days.iter().map(|(d, c)| (d.to_string(), *c))),
+            business_ratios,
             anomalies,
         }
     }
@@ -214,6 +224,9 @@ pub struct Stats {
     pub montant_by_type_op: Vec<AmountStats>,
     /// Rows per day.
     pub rows_per_day: Vec<Count>,
-    /// Anomalies found by the robust rule.
+    /// The ratios an insurance analyst checks, per product and per country, against their
+    /// bands, without the rows the anomaly rule flags (as an analyst would set them aside).
+    pub business_ratios: Vec<BusinessRatio>,
+    /// Anomalies found by the rule.
     pub anomalies: AnomalyReport,
 }

@@ -1,6 +1,6 @@
-//! Platform-independent `exp`, `ln` and the inverse normal CDF, used once to build the amount
-//! tables. Built only from `+ - * /` and `sqrt`, which IEEE 754 rounds exactly, so the tables
-//! (and so the data) are the same on every machine, whatever its libm.
+//! Platform-independent `exp`, `ln` and the inverse normal CDF, for the calibration model and
+//! the generator's amount tables. Built only from `+ - * /` and `sqrt`, which IEEE 754 rounds
+//! exactly, so the tables (and so the data) are the same on every machine, whatever its libm.
 
 const LN_2: f64 = std::f64::consts::LN_2;
 

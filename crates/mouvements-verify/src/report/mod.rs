@@ -213,13 +213,27 @@ fn render_stats(out: &mut String, stats: &Stats) {
         );
     }
     render_counts(out, "Rows per day", &stats.rows_per_day);
+    let _ = writeln!(out, "\nBusiness ratios (against the calibration bands)");
+    for r in &stats.business_ratios {
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<10} {:<3} {:>9.4}  band {:.4} to {:.4}  {}",
+            r.name,
+            r.produit,
+            r.pays.as_deref().unwrap_or(""),
+            r.value,
+            r.low,
+            r.high,
+            if r.in_band { "ok" } else { "outside" }
+        );
+    }
     let an = &stats.anomalies;
     let _ = writeln!(out, "\nAnomalies: {} row(s) flagged by {}", an.flagged_count, an.rule);
     for f in an.top.iter().take(10) {
         let _ = writeln!(
             out,
-            "  {} {:<20} {:<10} |montant| {:>14.2}  z {:.1}",
-            f.id_mouvement, f.type_op, f.produit, f.abs_montant, f.robust_z
+            "  {} {:<20} {:<10} |montant| {:>14.2}  {:.1}x p99",
+            f.id_mouvement, f.type_op, f.produit, f.abs_montant, f.score
         );
     }
     if let Some(e) = &an.evaluation {
