@@ -177,7 +177,7 @@ const VIE: ProductFigures = ProductFigures {
     one_offs: &single(5_000.0, 0.7),
 };
 
-/// The life figures of [`VIE`].
+/// The life figures of the life product (`VIE`).
 pub const LIFE: LifeFigures = LifeFigures {
     reserves_per_contract_eur: 37_000.0,
     surrender_rate_monthly: 0.0042,

@@ -1,5 +1,5 @@
 //! The calibration model: the market figures the books are held to ([`figures`]), what follows
-//! from them for the generator ([`derive`]: for each type, product and country, the rows a
+//! from them for the generator ([`mod@derive`]: for each type, product and country, the rows a
 //! contract makes in a month and the law of the amount), and the bands an analyst checks the
 //! result against ([`bands`]). The ratios (claims ÷ premiums, commission rate…) follow from
 //! the figures; nothing is tuned per row.
