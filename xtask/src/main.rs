@@ -3,10 +3,13 @@
 //! - `verify`: the one gate: formatting, lints, docs without warnings, script checks, every
 //!   test (with the S3 and Azure emulators started here and the GCS fake in-process), doc
 //!   tests, an end-to-end run of the binary on every kind of lake read back by real readers
-//!   (DuckDB, pyarrow, polars, delta-rs), and the release self-test. It installs what it
+//!   (DuckDB, pyarrow, polars, delta-rs), the HTML report rendered in headless Chromium, and
+//!   the release self-test. It installs what it
 //!   needs itself (see `python` and `emulators`).
 //! - `bench`: release-mode measurements with ratios against `dd` and DuckDB, as a table.
 //! - `release`: a reproducible release archive in `dist/`.
+//! - `screenshot PAGE.html`: renders a `verify --html` page in headless Chromium to a PNG
+//!   beside it and checks every section is drawn (the check `verify` runs on the smoke lake).
 
 mod azure;
 mod bench;
@@ -14,6 +17,7 @@ mod emulators;
 mod process;
 mod python;
 mod release;
+mod screenshot;
 mod smoke;
 
 use anyhow::{Result, bail};
@@ -26,7 +30,10 @@ fn main() -> Result<()> {
         Some("verify") => verify(),
         Some("bench") => bench::run(&args[1..]),
         Some("release") => release::run(&root),
-        _ => bail!("usage: cargo xtask <verify | bench [--quick] [--runs N] | release>"),
+        Some("screenshot") if args.len() == 2 => screenshot::check(std::path::Path::new(&args[1])).map(drop),
+        _ => {
+            bail!("usage: cargo xtask <verify | bench [--quick] [--runs N] | release | screenshot PAGE.html>")
+        }
     }
 }
 

@@ -4,20 +4,25 @@
 //! pyarrow, polars and delta-rs, from the Python tools) read the staging dataset and the Delta
 //! table of the local lake, and delta-rs the Delta table on every emulator: all must find the
 //! raw rows. Last, an `--overwrite` of the local lake, and delta-rs's time travel must find
-//! the old rows in version 0 and the new ones in version 1.
+//! the old rows in version 0 and the new ones in version 1. On the way, the local lake's HTML
+//! report is rendered in headless Chromium and checked (see `screenshot`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::process;
 use crate::python::Tools;
+use crate::{process, screenshot};
+
+/// Cargo's target folder.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
 
 /// Where cargo put the debug binaries.
 fn debug_bin(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    target.join("debug").join(name)
+    target_dir().join("debug").join(name)
 }
 
 /// Kills the GCS fake on drop.
@@ -84,6 +89,13 @@ pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
         flagged.push(report["stats"]["anomalies"]["flagged_count"].clone());
         println!("    {lake}: generated and verified");
     }
+
+    println!("\n==> the HTML report of the local lake in headless Chromium");
+    let report = target_dir().join("report");
+    std::fs::create_dir_all(&report)?;
+    let page = report.join("report.html");
+    process::capture(&bin_text, &["verify", "-o", &lakes[0], "--html", &page.to_string_lossy(), "-q"], &env)?;
+    screenshot::check(&page)?;
 
     println!("\n==> real readers on the local lake and on every emulator");
     let script = scratch.join("readers.py");

@@ -1,6 +1,8 @@
 //! The command line: subcommands, flags, and the parsers that turn flag text into values with
 //! errors naming the accepted forms (clap prefixes them with the flag).
 
+use std::path::PathBuf;
+
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mouvements_sink::{Layer, Layers, MAX_SHARDS, ShardFormat};
@@ -136,6 +138,7 @@ pub struct GuideArgs {
 
 /// Flags of `verify`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("statistics").args(["stats", "html"]).multiple(true)))]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub base: BaseArg,
@@ -147,8 +150,12 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub stats: bool,
     /// The layer statistics are read from (default: raw, else staging, else delta).
-    #[arg(long, value_name = "LAYER", value_parser = parse_layer, requires = "stats")]
+    #[arg(long, value_name = "LAYER", value_parser = parse_layer, requires = "statistics")]
     pub stats_layer: Option<Layer>,
+    /// Also write the report as one self-contained HTML page with charts (implies --stats);
+    /// written even when verification fails.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Shards checked at once (default: the number of cores).
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,

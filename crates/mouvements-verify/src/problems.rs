@@ -6,6 +6,60 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// Every rule the verifier checks, by id, with what it checks: the report lists them all,
+/// with a count for each.
+pub const RULES: [(&str, &str); 49] = [
+    ("line.field_count", "seven comma-separated fields"),
+    ("line.too_long", "a line fits the longest valid row"),
+    ("line.crlf", "lines end with \\n, not \\r\\n"),
+    ("id.format", "id_mouvement is MVT_ and digits"),
+    ("date.format", "date_op is YYYY-MM-DD"),
+    ("date.period", "date_op lies in the configured period"),
+    ("montant.format", "montant has two decimals"),
+    ("montant.sign", "montant has its type's sign"),
+    ("produit.domain", "produit is one of the four"),
+    ("type_op.domain", "type_op is one of the nineteen"),
+    ("type_op.produit", "the product allows the type"),
+    ("agence.format", "agence_id is AG_001 to AG_050"),
+    ("pays.domain", "pays is FR, ES, IT, DE or BE"),
+    ("pays.agence", "pays is the agency's country"),
+    ("id.order", "ids increase within a shard"),
+    ("date.order", "dates never decrease within a shard"),
+    ("id.sequence", "ids run without gaps across shards"),
+    ("shard.header", "each shard starts with the header"),
+    ("shard.empty", "no shard is empty"),
+    ("shard.final_newline", "each shard ends with a newline"),
+    ("shard.rows", "each shard holds the rows its manifest entry says"),
+    ("shard.size", "each shard has the size its manifest entry says"),
+    ("shard.checksum", "each shard has the CRC32C its manifest entry says"),
+    ("shard.read_error", "each shard can be read back"),
+    ("set.manifest_missing", "the committed dataset has its manifest"),
+    ("set.manifest_invalid", "the manifest parses and is consistent"),
+    ("set.success_missing", "the raw layer has its _SUCCESS marker"),
+    ("set.staging_success_missing", "the staging layer has its _SUCCESS marker"),
+    ("set.shard_missing", "every shard the manifest lists exists"),
+    ("set.file_missing", "every file the manifest lists exists"),
+    ("set.labels_missing", "the labels the manifest lists exist"),
+    ("set.stray", "no file a reader would pick up is outside the manifest"),
+    ("file.size", "each layer file has the size the manifest says"),
+    ("file.checksum", "each layer file has the CRC32C the manifest says"),
+    ("file.rows", "each Parquet file holds the rows its footer and the manifest say"),
+    ("file.parquet", "each Parquet file reads back"),
+    ("file.partition", "each Parquet file sits in its rows' partition folder"),
+    ("partition.pays", "partition folders agree with the agencies' countries"),
+    ("layer.rows", "every layer holds as many rows as raw"),
+    ("layer.checksum", "every layer holds the same rows as raw"),
+    ("delta.log_missing", "the Delta table has its log"),
+    ("delta.log", "the Delta log parses and follows the protocol"),
+    ("delta.files", "the Delta log adds exactly the staging files"),
+    ("delta.stats", "the Delta log's statistics match the files"),
+    ("labels.header", "the labels start with their header"),
+    ("labels.format", "each label line parses"),
+    ("labels.rows", "the labels name rows that exist and carry their amounts"),
+    ("labels.checksum", "the labels have the CRC32C the manifest says"),
+    ("labels.read_error", "the labels can be read back"),
+];
+
 /// Examples kept per rule.
 pub const EXAMPLES_PER_RULE: usize = 5;
 
@@ -82,5 +136,62 @@ impl Problems {
     /// The groups, by rule id.
     pub fn into_groups(self) -> Vec<ProblemGroup> {
         self.groups.into_values().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULES;
+
+    /// The sources that name rules: every rule id they use is in the catalogue, and every
+    /// catalogued rule is used.
+    const SOURCES: [&str; 8] = [
+        include_str!("dataset.rs"),
+        include_str!("labels.rs"),
+        include_str!("layers.rs"),
+        include_str!("lib.rs"),
+        include_str!("line.rs"),
+        include_str!("lines.rs"),
+        include_str!("shard.rs"),
+        include_str!("digest.rs"),
+    ];
+
+    fn quoted_ids(source: &str) -> impl Iterator<Item = &str> {
+        source.split('"').skip(1).step_by(2).filter(|s| {
+            let (family, name) = s.split_once('.').unwrap_or_default();
+            !family.is_empty()
+                && !name.is_empty()
+                && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_')
+        })
+    }
+
+    #[test]
+    fn the_catalogue_is_every_rule_the_verifier_uses() {
+        let used: std::collections::BTreeSet<&str> = SOURCES.iter().flat_map(|s| quoted_ids(s)).collect();
+        let families = [
+            "line",
+            "id",
+            "date",
+            "montant",
+            "produit",
+            "type_op",
+            "agence",
+            "pays",
+            "shard",
+            "set",
+            "file",
+            "partition",
+            "layer",
+            "delta",
+            "labels",
+        ];
+        let used: Vec<&str> =
+            used.into_iter().filter(|id| families.contains(&id.split('.').next().unwrap_or(""))).collect();
+        let catalogued: Vec<&str> = {
+            let mut ids: Vec<&str> = RULES.iter().map(|r| r.0).collect();
+            ids.sort_unstable();
+            ids
+        };
+        assert_eq!(used, catalogued);
     }
 }

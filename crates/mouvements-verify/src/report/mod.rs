@@ -1,6 +1,9 @@
 //! The verification report: a verdict, the dataset, each shard, the problems grouped by rule,
 //! and the optional sample and statistics; rendered for people or serialised as JSON.
 
+mod html;
+mod svg;
+
 use std::fmt::Write;
 use std::time::Instant;
 

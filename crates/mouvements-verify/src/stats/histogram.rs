@@ -108,17 +108,16 @@ impl AmountDistribution {
         points
     }
 
-    /// `ln |amount|` of every bucket with its count, ascending.
-    pub fn log_points(&self) -> Vec<(f64, u64)> {
-        let mut points: Vec<(f64, u64)> = self
-            .negative
-            .points()
-            .chain(self.positive.points())
-            .filter(|(v, _)| *v > 0.0)
-            .map(|(v, c)| (v.ln(), c))
-            .collect();
+    /// Absolute values in ascending order with their counts.
+    pub fn abs_points(&self) -> Vec<(f64, u64)> {
+        let mut points: Vec<(f64, u64)> = self.negative.points().chain(self.positive.points()).collect();
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         points
+    }
+
+    /// `ln |amount|` of every bucket with its count, ascending.
+    pub fn log_points(&self) -> Vec<(f64, u64)> {
+        self.abs_points().into_iter().filter(|(v, _)| *v > 0.0).map(|(v, c)| (v.ln(), c)).collect()
     }
 
     /// Amounts counted whose absolute value is above `abs` cents.

@@ -1,19 +1,20 @@
 //! Statistics of a dataset, built shard by shard in bounded memory and merged: shares by
 //! country, product, type and agency; amounts per type (count, sum, mean, min, max and
-//! percentiles from a log histogram); rows per day; and the anomalies a robust rule finds.
+//! percentiles from a log histogram); the breakdowns the report draws (per day, per agency,
+//! per type and product, compliance); the business ratios; and the anomalies the percentile
+//! rule finds.
 
 mod anomalies;
+mod breakdowns;
 mod histogram;
 mod ratios;
 mod shares;
 
-use std::collections::BTreeMap;
-
-use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Mouvement, Pays, Produit, TypeOp};
 use serde::Serialize;
 
 pub use anomalies::{Detector, Evaluation, FlaggedRow, LabelTally, MAX_CANDIDATES, THRESHOLD, pair};
+pub use breakdowns::{AgencyStats, COMPLIANCE_TYPES, ComplianceCell, DayStats, PairCount};
 pub use ratios::BusinessRatio;
 pub use shares::Count;
 
@@ -33,7 +34,7 @@ pub struct StatsBuilder {
     min: [i64; 19],
     max: [i64; 19],
     amounts: Vec<AmountDistribution>,
-    days: BTreeMap<NaiveDate, u64>,
+    breakdowns: breakdowns::Breakdowns,
     candidates: Candidates,
     books: ratios::Books,
 }
@@ -51,7 +52,7 @@ impl StatsBuilder {
             min: [i64::MAX; 19],
             max: [i64::MIN; 19],
             amounts: vec![AmountDistribution::new(); PAIRS],
-            days: BTreeMap::new(),
+            breakdowns: breakdowns::Breakdowns::default(),
             candidates: Candidates::new(),
             books: ratios::Books::default(),
         }
@@ -70,7 +71,7 @@ impl StatsBuilder {
         self.max[t] = self.max[t].max(cents);
         let p = pair(row.type_op, row.produit);
         self.amounts[p].add(cents);
-        *self.days.entry(row.date_op).or_insert(0) += 1;
+        self.breakdowns.add(row);
         self.candidates.offer(p, cents.unsigned_abs(), row.id_mouvement.0, row.pays);
         self.books.add(row);
     }
@@ -91,9 +92,7 @@ impl StatsBuilder {
         for (a, b) in self.amounts.iter_mut().zip(&other.amounts) {
             a.merge(b);
         }
-        for (day, n) in other.days {
-            *self.days.entry(day).or_insert(0) += n;
-        }
+        self.breakdowns.merge(other.breakdowns);
         self.candidates.merge(other.candidates);
         self.books.merge(&other.books);
     }
@@ -116,6 +115,9 @@ impl StatsBuilder {
                 }
                 let points = all.signed_points();
                 let euros = |q: f64| quantile(&points, q).round() / 100.0;
+                let magnitudes = all.abs_points();
+                let magnitude = |q: f64| quantile(&magnitudes, q).round() / 100.0;
+                let negative: u64 = all.negative.points().map(|p| p.1).sum();
                 AmountStats {
                     type_op: t.label().to_owned(),
                     count: self.type_op[i],
@@ -126,6 +128,14 @@ impl StatsBuilder {
                     p50: euros(0.50),
                     p95: euros(0.95),
                     p99: euros(0.99),
+                    magnitude: Magnitude {
+                        p1: magnitude(0.01),
+                        p25: magnitude(0.25),
+                        p50: magnitude(0.50),
+                        p75: magnitude(0.75),
+                        p99: magnitude(0.99),
+                    },
+                    negative_share: negative as f64 / self.type_op[i] as f64,
                 }
             })
             .collect();
@@ -157,7 +167,11 @@ impl StatsBuilder {
             ),
             by_agence: shares(n, AgenceId::all().map(|a| (a.to_string(), self.agence[a.index()]))),
             montant_by_type_op: amounts,
-            rows_per_day: shares(n, self.days.iter().map(|(d, c)| (d.to_string(), *c))),
+            rows_per_day: shares(n, self.breakdowns.rows_per_day()),
+            days: self.breakdowns.days(),
+            agencies: self.breakdowns.agencies(),
+            type_by_produit: self.breakdowns.pairs(),
+            compliance: self.breakdowns.compliance(),
             business_ratios,
             anomalies,
         }
@@ -185,9 +199,28 @@ pub struct AmountStats {
     pub p95: f64,
     /// 99th percentile (within 0.8 %).
     pub p99: f64,
+    /// Percentiles of the absolute amounts (within 0.8 %), for a log-scale box plot.
+    pub magnitude: Magnitude,
+    /// Share of the amounts that are negative (money out).
+    pub negative_share: f64,
 }
 
-/// What the robust rule finds.
+/// Percentiles 1, 25, 50, 75 and 99 of absolute amounts, in euros.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Magnitude {
+    /// 1st percentile.
+    pub p1: f64,
+    /// 25th percentile.
+    pub p25: f64,
+    /// Median.
+    pub p50: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// What the percentile rule finds.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnomalyReport {
     /// The rule, in words.
@@ -224,6 +257,14 @@ pub struct Stats {
     pub montant_by_type_op: Vec<AmountStats>,
     /// Rows per day.
     pub rows_per_day: Vec<Count>,
+    /// Per day: rows, net amount, cotisations, remboursements.
+    pub days: Vec<DayStats>,
+    /// Per agency: country, rows, net amount, rétrocessions.
+    pub agencies: Vec<AgencyStats>,
+    /// Rows per (type, product), for every pair a product allows.
+    pub type_by_produit: Vec<PairCount>,
+    /// Pénalités, corrections and annulations per (country, product).
+    pub compliance: Vec<ComplianceCell>,
     /// The ratios an insurance analyst checks, per product and per country, against their
     /// bands, without the rows the anomaly rule flags (as an analyst would set them aside).
     pub business_ratios: Vec<BusinessRatio>,
