@@ -104,3 +104,42 @@ fn a_missing_bucket_exits_2_and_names_it() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("gs://no-such-bucket/lake"), "{stderr}");
 }
+
+#[test]
+fn a_gs_lake_without_credentials_exits_2_saying_what_was_tried_and_how_to_fix_it() {
+    // No credential variable, an empty home (no application default credentials), and the
+    // metadata server pointed at a closed local port: the chain never leaves this machine.
+    let home = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let output = mouvements_gen()
+        .args(["generate", "-o", "gs://my-bucket/x", "-n", "1000", "-q"])
+        .env("HOME", home.path())
+        .env("GCE_METADATA_HOST", &closed)
+        .env("GCE_METADATA_IP", &closed)
+        .timeout(std::time::Duration::from_mins(2))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    for hint in ["gs://my-bucket", "gcloud auth application-default login", "GOOGLE_APPLICATION_CREDENTIALS"]
+    {
+        assert!(message.contains(hint), "{hint} missing from: {message}");
+    }
+}
+
+/// Parts grow with the expected shard size up to the stores' 5 GiB × 10,000 parts: a shard of
+/// 10^12 rows (about 90 TB) cannot be stored whole, and is refused before anything is written.
+#[test]
+fn a_shard_too_big_for_the_store_is_refused_before_any_upload() {
+    let fake = FakeGcs::start("test-bucket").unwrap();
+    let output = mouvements_gen()
+        .args(["generate", "-o", "gs://test-bucket/big", "-n", "1000G", "-s", "1", "-q"])
+        .env("GOOGLE_SERVICE_ACCOUNT_KEY", fake.service_account_json())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("-s"), "{message}");
+    assert!(!fake.object_names().iter().any(|n| n.contains("mouvements-")), "{:?}", fake.object_names());
+    assert_eq!(fake.open_uploads(), 0);
+}

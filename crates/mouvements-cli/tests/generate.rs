@@ -156,11 +156,27 @@ fn gzip_shards_hold_the_same_rows() {
     let (_d2, gz) = scratch();
     for (lake, format) in [(&plain, "csv"), (&gz, "csv-gz")] {
         let output = mouvements_gen()
-            .args(["generate", "-n", "4000", "-s", "2", "-q", "--format", format, "-o"])
+            .args([
+                "generate", "-n", "4000", "-s", "2", "--layers", "raw", "--json", "--format", format, "-o",
+            ])
             .arg(lake)
             .output()
             .unwrap();
         assert!(output.status.success());
+        // The summary tells stored bytes from the CSV generated before compression.
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let stored: u64 = tree(&lake.join("raw"))
+            .iter()
+            .filter(|(name, _)| name.starts_with("mouvements-"))
+            .map(|(_, bytes)| bytes.len() as u64)
+            .sum();
+        assert_eq!(summary["bytes"], stored, "{summary}");
+        let csv = summary["csv_bytes"].as_u64().unwrap();
+        if format == "csv" {
+            assert_eq!(csv, stored);
+        } else {
+            assert!(csv > 2 * stored, "{csv} CSV bytes stored in {stored}");
+        }
     }
     let mut decoded = Vec::new();
     for (name, bytes) in tree(&gz.join("raw")) {

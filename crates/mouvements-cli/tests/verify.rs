@@ -235,3 +235,44 @@ proptest! {
         prop_assert_eq!(output.status.code(), Some(0), "{}", report["problems"]);
     }
 }
+
+/// Every entry under `root` with its kind, size and modification time: a probe write (a file
+/// created then removed) changes its folder's time.
+fn snapshot(root: &Path) -> Vec<(String, bool, u64, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let meta = std::fs::metadata(&dir).unwrap();
+        out.push((dir.display().to_string(), true, 0, meta.modified().unwrap()));
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.display().to_string(), false, meta.len(), meta.modified().unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn verify_guide_and_config_never_write_to_the_lake() {
+    let (dir, lake) = good_lake();
+    let before = snapshot(&lake);
+    let page = dir.path().join("report.html");
+    std::thread::sleep(std::time::Duration::from_millis(20)); // a write now gets a later time
+    let runs: [Vec<&std::ffi::OsStr>; 4] = [
+        vec!["verify".as_ref(), "--stats".as_ref(), "--sample".as_ref()],
+        vec!["verify".as_ref(), "--html".as_ref(), page.as_os_str()],
+        vec!["guide".as_ref()],
+        vec!["config".as_ref()],
+    ];
+    for args in runs {
+        let output = mouvements_gen().args(&args).arg("-o").arg(&lake).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert_eq!(snapshot(&lake), before, "a read-only command wrote to the lake");
+}
