@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: release-mode measurements printed as one table, with ratios taken in
-//! the same run against peers (`dd` writing the same bytes; DuckDB reading and generating the
-//! same data). Medians of several runs; the machine is noisy, so the ratios are what count.
+//! the same run against peers (`dd` writing the same bytes; DuckDB reading, converting to
+//! Parquet and generating the same data). Medians of several runs; the machine is noisy, so the
+//! ratios are what count.
 //!
 //! `--quick` does one run of each at smaller sizes; `--runs N` sets the repetitions.
 
@@ -171,92 +172,72 @@ fn bench_core(core: &str, runs: usize, quick: bool, cores: usize, table: &mut Ve
     Ok(())
 }
 
-/// verify and verify --stats of the dataset, against DuckDB's aggregates over the same files.
-fn bench_verify(
-    bin: &str,
-    lake_text: &str,
+/// DuckDB turning the raw CSV into Parquet partitioned like staging/, zstd: the peer of the
+/// staging layer.
+const DUCKDB_PARQUET: &str = r#"
+import sys, duckdb
+glob, out = sys.argv[1], sys.argv[2]
+duckdb.connect().execute(f"""
+COPY (SELECT * FROM read_csv('{glob}', header=true, columns={{'id_mouvement':'VARCHAR','date_op':'DATE','produit':'VARCHAR','type_op':'VARCHAR','montant':'DECIMAL(18,2)','agence_id':'VARCHAR','pays':'VARCHAR'}}))
+TO '{out}' (FORMAT parquet, PARTITION_BY (pays, produit), COMPRESSION zstd)
+""")
+"#;
+
+/// The benchmark's settings and where it writes.
+struct Bench {
+    bin: String,
+    work: PathBuf,
+    runs: usize,
     rows: u64,
-    bytes: u64,
-    runs: usize,
-    python: Option<&Path>,
-    table: &mut Vec<Row>,
-) -> Result<()> {
-    let duck = match python {
-        Some(py) => {
-            let py = py.to_string_lossy().into_owned();
-            let glob = format!("{lake_text}/raw/mouvements-*.csv");
-            match median(runs, || Ok(measure(&py, &["-c", DUCKDB_READ, &glob])?.0)) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    println!("skipping the DuckDB read peer: {e}");
-                    None
-                }
-            }
-        }
-        None => None,
-    };
-    if let Some(d) = duck {
-        table.push(Row {
-            what: "DuckDB: count(*), count(distinct id), group by type_op".into(),
-            seconds: d.seconds,
-            rows_per_s: Some(rows as f64 / d.seconds),
-            mb_per_s: Some(bytes as f64 / 1e6 / d.seconds),
-            rss_mib: d.rss_mib(),
-            ratio: None,
-        });
-    }
-    for (what, extra) in [("verify", None), ("verify --stats", Some("--stats"))] {
-        let sample = median(runs, || {
-            let mut args = vec!["verify", "-o", lake_text];
-            args.extend(extra);
-            Ok(measure(bin, &args)?.0)
-        })?;
-        table.push(Row {
-            what: format!("{what} of the {rows}-row dataset"),
-            seconds: sample.seconds,
-            rows_per_s: Some(rows as f64 / sample.seconds),
-            mb_per_s: Some(bytes as f64 / 1e6 / sample.seconds),
-            rss_mib: sample.rss_mib(),
-            ratio: duck.map(|d| (sample.seconds / d.seconds, "DuckDB's time")),
-        });
-    }
-
-    Ok(())
 }
 
-/// Peak RSS of `generate` at other row counts, against the default run's.
-fn bench_rss(
-    bin: &str,
-    work: &Path,
-    sizes: &[u64],
-    runs: usize,
-    reference: Sample,
-    table: &mut Vec<Row>,
-) -> Result<()> {
-    for &n in sizes {
-        let other = work.join(format!("lake-{n}"));
-        let other_text = other.to_string_lossy().into_owned();
-        let n_text = n.to_string();
+impl Bench {
+    /// The median of `generate -o <work>/<name> -n rows <extra…>` from an empty folder.
+    fn generate(&self, name: &str, rows: u64, extra: &[&str], runs: usize) -> Result<(Sample, PathBuf)> {
+        let lake = self.work.join(name);
+        let lake_text = lake.to_string_lossy().into_owned();
+        let rows_text = rows.to_string();
         let sample = median(runs, || {
-            let _ = std::fs::remove_dir_all(&other);
+            let _ = std::fs::remove_dir_all(&lake);
             settle();
-            Ok(measure(bin, &["generate", "-o", &other_text, "-n", &n_text, "-s", "5", "-q"])?.0)
+            let mut args = vec!["generate", "-o", &lake_text, "-n", &rows_text, "-q"];
+            args.extend(extra);
+            Ok(measure(&self.bin, &args)?.0)
         })?;
-        let _ = std::fs::remove_dir_all(&other);
-        table.push(Row {
-            what: format!("generate {n} rows (peak RSS)"),
-            seconds: sample.seconds,
-            rows_per_s: Some(n as f64 / sample.seconds),
-            mb_per_s: None,
-            rss_mib: sample.rss_mib(),
-            ratio: reference
-                .rss_mib()
-                .zip(sample.rss_mib())
-                .map(|(base, this)| (this / base, "RSS of the default run")),
-        });
+        Ok((sample, lake))
     }
-    Ok(())
+
+    /// The median of `verify -o lake <extra…>`.
+    fn verify(&self, lake: &Path, extra: &[&str]) -> Result<Sample> {
+        let lake_text = lake.to_string_lossy().into_owned();
+        median(self.runs, || {
+            let mut args = vec!["verify", "-o", &lake_text, "-q"];
+            args.extend(extra);
+            Ok(measure(&self.bin, &args)?.0)
+        })
+    }
 }
+
+/// A row for a command over `rows` rows and `bytes` bytes.
+fn row(
+    what: String,
+    sample: Sample,
+    rows: u64,
+    bytes: Option<u64>,
+    ratio: Option<(f64, &'static str)>,
+) -> Row {
+    Row {
+        what,
+        seconds: sample.seconds,
+        rows_per_s: Some(rows as f64 / sample.seconds),
+        mb_per_s: bytes.map(|b| b as f64 / 1e6 / sample.seconds),
+        rss_mib: sample.rss_mib(),
+        ratio,
+    }
+}
+
+/// The memory budget of `generate` and `verify --stats` whatever the rows and anomaly rate.
+const MEMORY_BUDGET_MIB: f64 = 128.0;
 
 /// Runs the benchmark.
 pub fn run(args: &[String]) -> Result<()> {
@@ -274,37 +255,42 @@ pub fn run(args: &[String]) -> Result<()> {
         &[],
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    let bin = target.join("release/mouvements-gen").to_string_lossy().into_owned();
     let core = target.join("release/examples/throughput").to_string_lossy().into_owned();
     let work = target.join("bench");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
+    let bench =
+        Bench { bin: target.join("release/mouvements-gen").to_string_lossy().into_owned(), work, runs, rows };
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut table = Vec::new();
 
     bench_core(&core, runs, quick, cores, &mut table)?;
+    let python = duckdb_python();
+    let (raw, raw_lake) = bench_raw(&bench, cores, &mut table)?;
+    bench_layers(&bench, raw, &raw_lake, python.as_deref(), &mut table)?;
+    bench_verify(&bench, &raw_lake, python.as_deref(), &mut table)?;
+    bench_scale(&bench, big, raw, &mut table)?;
+    bench_labels(&bench, quick, &mut table)?;
+    bench_generate_peer(&bench, raw, python.as_deref(), &mut table);
 
-    // generate to local disk, and dd writing the same bytes to the same filesystem.
-    let lake = work.join("lake");
-    let lake_text = lake.to_string_lossy().into_owned();
-    let rows_text = rows.to_string();
-    let generate = median(runs, || {
-        let _ = std::fs::remove_dir_all(&lake);
-        settle();
-        Ok(measure(&bin, &["generate", "-o", &lake_text, "-n", &rows_text, "-s", "5", "-q"])?.0)
-    })?;
+    let _ = std::fs::remove_dir_all(&bench.work);
+    print_table(&table);
+    println!("\n{runs} run(s) each, medians; {cores} core(s).");
+    Ok(())
+}
+
+/// The raw layer alone, against `dd` writing the same bytes to the same disk (both fsynced,
+/// as local lakes are). Returns the raw run and its lake, kept for the peers.
+fn bench_raw(bench: &Bench, cores: usize, table: &mut Vec<Row>) -> Result<(Sample, PathBuf)> {
+    let (raw, lake) = bench.generate("raw", bench.rows, &["-s", "5", "--layers", "raw"], bench.runs)?;
     let bytes = tree_bytes(&lake.join("raw"))?;
-    let dd_out = work.join("dd.bin").to_string_lossy().into_owned();
+    let dd_out = bench.work.join("dd.bin").to_string_lossy().into_owned();
     let mib = bytes.div_ceil(1 << 20).to_string();
-    // Both write fresh files and flush them: local lakes are fsynced before they commit.
-    let dd = median(runs, || {
+    let dd = median(bench.runs, || {
         let _ = std::fs::remove_file(&dd_out);
         settle();
-        Ok(measure(
-            "dd",
-            &["if=/dev/zero", &format!("of={dd_out}"), "bs=1M", &format!("count={mib}"), "conv=fsync"],
-        )?
-        .0)
+        let args = ["if=/dev/zero", &format!("of={dd_out}"), "bs=1M", &format!("count={mib}"), "conv=fsync"];
+        Ok(measure("dd", &args)?.0)
     })?;
     let _ = std::fs::remove_file(&dd_out);
     table.push(Row {
@@ -315,41 +301,169 @@ pub fn run(args: &[String]) -> Result<()> {
         rss_mib: dd.rss_mib(),
         ratio: None,
     });
-    table.push(Row {
-        what: format!("generate {rows} rows × 5 shards, local disk, {cores} core(s)"),
-        seconds: generate.seconds,
-        rows_per_s: Some(rows as f64 / generate.seconds),
-        mb_per_s: Some(bytes as f64 / 1e6 / generate.seconds),
-        rss_mib: generate.rss_mib(),
-        ratio: Some((generate.seconds / dd.seconds, "dd's time")),
-    });
+    let what = format!("generate {} rows × 5 shards, raw layer only, {cores} core(s)", bench.rows);
+    table.push(row(what, raw, bench.rows, Some(bytes), Some((raw.seconds / dd.seconds, "dd's time"))));
+    Ok((raw, lake))
+}
 
-    bench_rss(&bin, &work, &[rows / 10, big], runs.min(3), generate, &mut table)?;
-
-    let python = duckdb_python();
-    bench_verify(&bin, &lake_text, rows, bytes, runs, python.as_deref(), &mut table)?;
-
-    // DuckDB generating the same columns, as a peer of generate.
-    if let Some(py) = &python {
-        let out = work.join("duckdb.csv").to_string_lossy().into_owned();
+/// Every layer (raw CSV, staging Parquet, Delta) against the raw layer alone, and against
+/// DuckDB turning the same CSV into the same partitioned Parquet; Parquet bytes against
+/// DuckDB's.
+fn bench_layers(
+    bench: &Bench,
+    raw: Sample,
+    raw_lake: &Path,
+    python: Option<&Path>,
+    table: &mut Vec<Row>,
+) -> Result<()> {
+    let (all, lake) = bench.generate("all", bench.rows, &["-s", "5"], bench.runs)?;
+    let bytes = tree_bytes(&lake)?;
+    let staging = tree_bytes(&lake.join("staging"))?;
+    let duck = python.and_then(|py| {
         let py = py.to_string_lossy().into_owned();
-        match median(runs, || Ok(measure(&py, &["-c", DUCKDB_GENERATE, &rows_text, &out])?.0)) {
-            Ok(d) => {
-                let size = std::fs::metadata(&out).map_or(0, |m| m.len());
-                table.push(Row {
-                    what: format!("DuckDB COPY of {rows} generated rows to CSV"),
-                    seconds: d.seconds,
-                    rows_per_s: Some(rows as f64 / d.seconds),
-                    mb_per_s: Some(size as f64 / 1e6 / d.seconds),
-                    rss_mib: d.rss_mib(),
-                    ratio: Some((d.seconds / generate.seconds, "generate's time (DuckDB / ours)")),
-                });
+        let glob = format!("{}/raw/mouvements-*.csv", raw_lake.display());
+        let out = bench.work.join("duckdb-parquet");
+        let out_text = out.to_string_lossy().into_owned();
+        let sample = median(bench.runs, || {
+            let _ = std::fs::remove_dir_all(&out);
+            settle();
+            Ok(measure(&py, &["-c", DUCKDB_PARQUET, &glob, &out_text])?.0)
+        });
+        match sample.and_then(|s| Ok((s, tree_bytes(&out)?))) {
+            Ok(found) => Some(found),
+            Err(e) => {
+                println!("skipping the DuckDB Parquet peer: {e}");
+                None
             }
-            Err(e) => println!("skipping the DuckDB generation peer: {e}"),
         }
+    });
+    let what = format!("generate {} rows × 5 shards, every layer (raw, staging, delta)", bench.rows);
+    table.push(row(
+        what,
+        all,
+        bench.rows,
+        Some(bytes),
+        Some((all.seconds / raw.seconds, "the raw layer's time")),
+    ));
+    if let Some((d, duck_bytes)) = duck {
+        let what = "DuckDB: the raw CSV to Parquet partitioned by pays, produit (zstd)".to_owned();
+        table.push(row(
+            what,
+            d,
+            bench.rows,
+            None,
+            Some((all.seconds / d.seconds, "ours (every layer) / DuckDB's time")),
+        ));
+        table.push(Row {
+            what: format!("staging Parquet bytes: ours {staging}, DuckDB's {duck_bytes}"),
+            seconds: 0.0,
+            rows_per_s: None,
+            mb_per_s: None,
+            rss_mib: None,
+            ratio: Some((staging as f64 / duck_bytes as f64, "DuckDB's bytes")),
+        });
     }
-    let _ = std::fs::remove_dir_all(&work);
-    print_table(&table);
-    println!("\n{runs} run(s) each, medians; {cores} core(s).");
+    let verify = bench.verify(&lake, &[])?;
+    let what = format!("verify of every layer of the {}-row dataset", bench.rows);
+    table.push(row(what, verify, bench.rows, Some(bytes), None));
+    let _ = std::fs::remove_dir_all(&lake);
     Ok(())
+}
+
+/// verify, verify --stats and verify --stats --html of the raw dataset, against DuckDB's
+/// aggregates over the same files.
+fn bench_verify(bench: &Bench, lake: &Path, python: Option<&Path>, table: &mut Vec<Row>) -> Result<()> {
+    let bytes = tree_bytes(&lake.join("raw"))?;
+    let duck = python.and_then(|py| {
+        let py = py.to_string_lossy().into_owned();
+        let glob = format!("{}/raw/mouvements-*.csv", lake.display());
+        median(bench.runs, || Ok(measure(&py, &["-c", DUCKDB_READ, &glob])?.0))
+            .map_err(|e| println!("skipping the DuckDB read peer: {e}"))
+            .ok()
+    });
+    if let Some(d) = duck {
+        let what = "DuckDB: count(*), count(distinct id), group by type_op".to_owned();
+        table.push(row(what, d, bench.rows, Some(bytes), None));
+    }
+    let against_duck = |s: Sample| duck.map(|d| (s.seconds / d.seconds, "DuckDB's time"));
+    let plain = bench.verify(lake, &[])?;
+    table.push(row(
+        format!("verify of the {}-row raw dataset", bench.rows),
+        plain,
+        bench.rows,
+        Some(bytes),
+        against_duck(plain),
+    ));
+    let stats = bench.verify(lake, &["--stats"])?;
+    table.push(row("verify --stats".to_owned(), stats, bench.rows, Some(bytes), against_duck(stats)));
+    let page = bench.work.join("report.html").to_string_lossy().into_owned();
+    let html = bench.verify(lake, &["--stats", "--html", &page])?;
+    table.push(row(
+        "verify --stats --html".to_owned(),
+        html,
+        bench.rows,
+        Some(bytes),
+        Some((html.seconds / stats.seconds, "verify --stats's time")),
+    ));
+    Ok(())
+}
+
+/// Peak memory of every layer at a tenth and five times the rows; 10,000 shards against 5.
+fn bench_scale(bench: &Bench, big: u64, raw: Sample, table: &mut Vec<Row>) -> Result<()> {
+    let (reference, _) = bench.generate("scale", bench.rows, &["-s", "5"], 1)?;
+    for n in [bench.rows / 10, big] {
+        let (sample, _) = bench.generate("scale", n, &["-s", "5"], bench.runs.min(3))?;
+        let ratio = reference
+            .rss_mib()
+            .zip(sample.rss_mib())
+            .map(|(base, this)| (this / base, "RSS at the default rows"));
+        table.push(row(format!("generate {n} rows, every layer (peak RSS)"), sample, n, None, ratio));
+    }
+    let (many, _) =
+        bench.generate("scale", bench.rows, &["-s", "10000", "--layers", "raw"], bench.runs.min(3))?;
+    let what = format!("generate {} rows × 10,000 shards, raw layer only", bench.rows);
+    table.push(row(what, many, bench.rows, None, Some((many.seconds / raw.seconds, "5 shards' time"))));
+    let _ = std::fs::remove_dir_all(bench.work.join("scale"));
+    Ok(())
+}
+
+/// Memory with every row an anomaly and its label, against the budget.
+fn bench_labels(bench: &Bench, quick: bool, table: &mut Vec<Row>) -> Result<()> {
+    let rows = if quick { 1_000_000 } else { 5_000_000 };
+    let args = ["-s", "1", "--layers", "raw", "--labels", "--anomaly-rate", "1"];
+    let (generate, lake) = bench.generate("labels", rows, &args, 1)?;
+    let budget = |s: Sample| s.rss_mib().map(|m| (m / MEMORY_BUDGET_MIB, "the 128 MiB budget"));
+    table.push(row(
+        format!("generate {rows} rows, 1 shard, --labels --anomaly-rate 1"),
+        generate,
+        rows,
+        None,
+        budget(generate),
+    ));
+    let stats = bench.verify(&lake, &["--stats"])?;
+    table.push(row("verify --stats of it".to_owned(), stats, rows, None, budget(stats)));
+    let _ = std::fs::remove_dir_all(&lake);
+    Ok(())
+}
+
+/// DuckDB generating the same columns, as a peer of generate.
+fn bench_generate_peer(bench: &Bench, raw: Sample, python: Option<&Path>, table: &mut Vec<Row>) {
+    let Some(py) = python else { return };
+    let out = bench.work.join("duckdb.csv").to_string_lossy().into_owned();
+    let py = py.to_string_lossy().into_owned();
+    let rows_text = bench.rows.to_string();
+    match median(bench.runs, || Ok(measure(&py, &["-c", DUCKDB_GENERATE, &rows_text, &out])?.0)) {
+        Ok(d) => {
+            let size = std::fs::metadata(&out).map_or(0, |m| m.len());
+            let what = format!("DuckDB COPY of {} generated rows to CSV", bench.rows);
+            table.push(row(
+                what,
+                d,
+                bench.rows,
+                Some(size),
+                Some((d.seconds / raw.seconds, "generate's time (DuckDB / ours)")),
+            ));
+        }
+        Err(e) => println!("skipping the DuckDB generation peer: {e}"),
+    }
 }
