@@ -5,7 +5,8 @@
 //! table of the local lake, and delta-rs the Delta table on every emulator: all must find the
 //! raw rows. Last, an `--overwrite` of the local lake, and delta-rs's time travel must find
 //! the old rows in version 0 and the new ones in version 1. On the way, the local lake's HTML
-//! report is rendered in headless Chromium and checked (see `screenshot`).
+//! report is rendered in headless Chromium and checked (see `screenshot`). Last, a generated
+//! year goes through the guide's analyses, which must read as a believable insurer.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -132,8 +133,61 @@ pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
     let output = process::capture(&python, &[&script, &config.to_string()], &env)?;
     print!("{}", String::from_utf8_lossy(&output.stderr));
 
+    println!("\n==> the guide's analyses on a generated year");
+    year(&bin_text, &scratch, &env, &python, &script)?;
+
     drop(fake);
     std::fs::remove_dir_all(&scratch)?;
+    Ok(())
+}
+
+/// Generates a year (raw and staging), verifies it, and has the readers' script run the
+/// guide's analyses on it and judge them against the bands verify reports.
+fn year(
+    bin: &str,
+    scratch: &std::path::Path,
+    env: &[(String, String)],
+    python: &str,
+    script: &str,
+) -> Result<()> {
+    let lake = scratch.join("year").to_string_lossy().into_owned();
+    let args = [
+        "generate",
+        "-o",
+        &lake,
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+        "-n",
+        "600k",
+        "-s",
+        "2",
+        "--layers",
+        "raw,staging",
+    ];
+    process::capture(bin, &args, env)?;
+    let output = process::capture(bin, &["verify", "-o", &lake, "--stats", "--json"], env)?;
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    if report["verdict"] != "pass" {
+        bail!("verify of the year failed: {}", report["problems"]);
+    }
+    let mut bands = serde_json::Map::new();
+    for ratio in report["stats"]["business_ratios"].as_array().into_iter().flatten() {
+        if ratio["name"] == "claims ÷ premiums" && ratio["pays"].is_null() {
+            let produit = ratio["produit"].as_str().unwrap_or_default().to_owned();
+            bands.insert(produit, serde_json::json!([ratio["low"], ratio["high"]]));
+        }
+    }
+    let guide = process::capture(bin, &["guide", "-o", &lake], env)?;
+    let config = serde_json::json!({ "year": {
+        "base": lake,
+        "guide": String::from_utf8_lossy(&guide.stdout),
+        "flagged": report["stats"]["anomalies"]["flagged_count"],
+        "claims_bands": bands,
+    }});
+    let output = process::capture(python, &[script, &config.to_string()], env)?;
+    print!("{}", String::from_utf8_lossy(&output.stderr));
     Ok(())
 }
 
