@@ -12,7 +12,7 @@ pub const RULES: [(&str, &str); 49] = [
     ("line.field_count", "seven comma-separated fields"),
     ("line.too_long", "a line fits the longest valid row"),
     ("line.crlf", "lines end with \\n, not \\r\\n"),
-    ("id.format", "id_mouvement is MVT_ and digits"),
+    ("id.format", "id_mouvement is M and at least 7 digits"),
     ("date.format", "date_op is YYYY-MM-DD"),
     ("date.period", "date_op lies in the configured period"),
     ("montant.format", "montant has two decimals"),
