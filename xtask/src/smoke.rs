@@ -42,7 +42,9 @@ const READERS: &str = include_str!("readers.py");
 /// Runs the smoke test with the emulators' environment.
 pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
     println!("\n==> end-to-end smoke run of mouvements-gen");
-    process::run("cargo", &["build", "--locked", "-p", "mouvements-cli", "-p", "mouvements-gcs-fake"], &[])?;
+    // The binaries with the features `cargo test --workspace` resolved (tests selected), so
+    // that nothing is compiled a second time with another feature set.
+    process::run("cargo", &["build", "--workspace", "--locked", "--bins", "--tests"], &[])?;
     let bin = debug_bin("mouvements-gen");
     let scratch = std::env::temp_dir().join(format!("mouvements-smoke-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
