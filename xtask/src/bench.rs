@@ -267,9 +267,9 @@ pub fn run(args: &[String]) -> Result<()> {
     bench_core(&core, runs, quick, cores, &mut table)?;
     let python = duckdb_python();
     let (raw, raw_lake) = bench_raw(&bench, cores, &mut table)?;
-    bench_layers(&bench, raw, &raw_lake, python.as_deref(), &mut table)?;
+    let all = bench_layers(&bench, raw, &raw_lake, python.as_deref(), &mut table)?;
     bench_verify(&bench, &raw_lake, python.as_deref(), &mut table)?;
-    bench_scale(&bench, big, raw, &mut table)?;
+    bench_scale(&bench, big, raw, all, &mut table)?;
     bench_labels(&bench, quick, &mut table)?;
     bench_generate_peer(&bench, raw, python.as_deref(), &mut table);
 
@@ -308,14 +308,14 @@ fn bench_raw(bench: &Bench, cores: usize, table: &mut Vec<Row>) -> Result<(Sampl
 
 /// Every layer (raw CSV, staging Parquet, Delta) against the raw layer alone, and against
 /// DuckDB turning the same CSV into the same partitioned Parquet; Parquet bytes against
-/// DuckDB's.
+/// DuckDB's. Returns the every-layer run.
 fn bench_layers(
     bench: &Bench,
     raw: Sample,
     raw_lake: &Path,
     python: Option<&Path>,
     table: &mut Vec<Row>,
-) -> Result<()> {
+) -> Result<Sample> {
     let (all, lake) = bench.generate("all", bench.rows, &["-s", "5"], bench.runs)?;
     let bytes = tree_bytes(&lake)?;
     let staging = tree_bytes(&lake.join("staging"))?;
@@ -367,7 +367,7 @@ fn bench_layers(
     let what = format!("verify of every layer of the {}-row dataset", bench.rows);
     table.push(row(what, verify, bench.rows, Some(bytes), None));
     let _ = std::fs::remove_dir_all(&lake);
-    Ok(())
+    Ok(all)
 }
 
 /// verify, verify --stats and verify --stats --html of the raw dataset, against DuckDB's
@@ -408,9 +408,9 @@ fn bench_verify(bench: &Bench, lake: &Path, python: Option<&Path>, table: &mut V
     Ok(())
 }
 
-/// Peak memory of every layer at a tenth and five times the rows; 10,000 shards against 5.
-fn bench_scale(bench: &Bench, big: u64, raw: Sample, table: &mut Vec<Row>) -> Result<()> {
-    let (reference, _) = bench.generate("scale", bench.rows, &["-s", "5"], 1)?;
+/// Peak memory of every layer at a tenth and five times the rows, against `reference` (every
+/// layer at the default rows); 10,000 shards against 5.
+fn bench_scale(bench: &Bench, big: u64, raw: Sample, reference: Sample, table: &mut Vec<Row>) -> Result<()> {
     for n in [bench.rows / 10, big] {
         let (sample, _) = bench.generate("scale", n, &["-s", "5"], bench.runs.min(3))?;
         let ratio = reference

@@ -76,6 +76,21 @@ pub struct Problem {
     pub value: String,
 }
 
+impl Problem {
+    /// Where it is: the shard, then its line and column when known
+    /// (`raw/mouvements-00001-of-00002.csv line 10 column montant`).
+    pub fn location(&self) -> String {
+        let mut out = self.shard.clone();
+        if self.line > 0 {
+            out.push_str(&format!(" line {}", self.line));
+        }
+        if let Some(column) = self.column {
+            out.push_str(&format!(" column {column}"));
+        }
+        out
+    }
+}
+
 /// Every occurrence of one rule.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProblemGroup {

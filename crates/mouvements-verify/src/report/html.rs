@@ -133,15 +133,8 @@ fn verdict(page: &mut Page, report: &Report) {
         body.push_str(r#"<table><tr><th>Rule</th><th>What it checks</th><th class="n">Problems</th><th>First examples</th></tr>"#);
         for group in &report.problems {
             let what = RULES.iter().find(|(rule, _)| *rule == group.rule).map_or("", |(_, what)| what);
-            let examples: Vec<String> = group
-                .examples
-                .iter()
-                .map(|p| {
-                    let line = if p.line > 0 { format!(" line {}", p.line) } else { String::new() };
-                    let column = p.column.map(|c| format!(" column {c}")).unwrap_or_default();
-                    escape(&format!("{}{line}{column}: {}", p.shard, p.value))
-                })
-                .collect();
+            let examples: Vec<String> =
+                group.examples.iter().map(|p| escape(&format!("{}: {}", p.location(), p.value))).collect();
             let _ = write!(
                 body,
                 r#"<tr class="bad"><td><code>{}</code></td><td>{}</td><td class="n">{}</td><td>{}</td></tr>"#,

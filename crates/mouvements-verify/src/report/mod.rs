@@ -168,10 +168,8 @@ impl Report {
             for g in &self.problems {
                 let _ = writeln!(out, "  {} — {} occurrence(s)", g.rule, g.total);
                 for p in &g.examples {
-                    let place =
-                        if p.line > 0 { format!("{} line {}", p.shard, p.line) } else { p.shard.clone() };
-                    let column = p.column.map(|c| format!(" column {c}:")).unwrap_or_default();
-                    let _ = writeln!(out, "    {place}{column} {}", p.value);
+                    let colon = if p.column.is_some() { ":" } else { "" };
+                    let _ = writeln!(out, "    {}{colon} {}", p.location(), p.value);
                 }
                 if g.total > g.examples.len() as u64 {
                     let _ = writeln!(out, "    … and {} more", g.total - g.examples.len() as u64);
