@@ -127,6 +127,25 @@ impl Objects {
         }
     }
 
+    /// Makes every write so far durable. On a local lake under Linux this is one `syncfs` of
+    /// the lake's file system, which covers every file and folder entry every task wrote
+    /// (10,000 shards cost one flush instead of 40,000 fsyncs); object stores, and local
+    /// lakes elsewhere (an fsync per file), are durable already.
+    pub async fn make_durable(&self) -> Result<(), SinkError> {
+        #[cfg(target_os = "linux")]
+        if let Some(root) = self.local_root.clone() {
+            let url = self.url.to_string();
+            return tokio::task::spawn_blocking(move || {
+                std::fs::File::open(&root).and_then(|folder| Ok(rustix::fs::syncfs(&folder)?))
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|synced| synced)
+            .map_err(|source| SinkError::Write { url, source });
+        }
+        Ok(())
+    }
+
     /// Every object under the folder `prefix` (and, on a local lake, every leftover upload).
     pub async fn list(&self, prefix: &str) -> Result<Vec<Listed>, SinkError> {
         let path = Self::path(prefix)?;

@@ -56,8 +56,8 @@ impl Run {
         }
         self.check_owner().await?;
         let lake = &self.lake;
-        let records = lake.read_records(&layout::records_of(&self.key)).await?;
         let survey = lake.survey().await?;
+        let records = lake.read_records(&survey, &layout::records_of(&self.key)).await?;
         let mut entries: BTreeMap<u32, ShardEntry> = BTreeMap::new();
         for (index, record) in by_shard(
             records.into_iter().filter(|r| r.run_id == self.id && r.dataset == self.dataset).collect(),
@@ -105,6 +105,8 @@ impl Run {
             shards,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
+        // Every shard file and record, of every task, is durable before the manifest names it.
+        lake.objects.make_durable().await?;
         if !lake.objects.create(layout::MANIFEST, Bytes::from(json)).await? {
             // Another task committed first: it must be of this run, for this dataset.
             let existing = lake.objects.get(layout::MANIFEST).await?.map(|b| parse_manifest(&b));
@@ -134,7 +136,10 @@ impl Run {
             self.commit_table(&files).await?;
             lake.faults.after(Step::DeltaCommitted)?;
         }
-        lake.objects.put(layout::SUCCESS, Bytes::new()).await
+        // The manifest and the markers before `raw/_SUCCESS`, which is durable on return.
+        lake.objects.make_durable().await?;
+        lake.objects.put(layout::SUCCESS, Bytes::new()).await?;
+        lake.objects.make_durable().await
     }
 
     fn table_log(&self) -> Result<&dyn TableLog, SinkError> {

@@ -36,6 +36,15 @@
 //! No step before `raw/_SUCCESS` makes a dataset look committed, and `raw/_SUCCESS` is
 //! written only after every file, the manifest and the Delta commit.
 //!
+//! # Durability
+//!
+//! Object stores acknowledge durable writes. On a local lake under Linux, files are not
+//! fsynced one by one: the commit flushes the lake's file system once (`syncfs`) before the
+//! manifest, again before `raw/_SUCCESS` and after it, so a committed dataset is on disk
+//! whatever task wrote its shards. A power loss before the commit can leave records whose
+//! files did not reach the disk; a retry rewrites every shard, and `--resume` keeps only files
+//! whose size and CRC32C match.
+//!
 //! # Races
 //!
 //! - *Tasks of one run* (same run id: `CLOUD_RUN_EXECUTION`, `BATCH_JOB_UID`, `--run-id`, or
@@ -45,8 +54,9 @@
 //! - *Two runs at once*: both try to create the same claim number; one wins, the other is
 //!   refused before writing anything ([`SinkError::Claimed`]).
 //! - *A later run taking over* (`--overwrite`, `--resume`) while an older one still writes:
-//!   the older run's tasks find the newer claim before each shard and before committing, and
-//!   stop ([`SinkError::TakenOver`]). An upload of the older run already under way when the
+//!   the older run's tasks find the newer claim before a shard (looking at most every
+//!   0.1 s, as thousands of small shards would otherwise spend more time looking than writing)
+//!   and before committing, and stop ([`SinkError::TakenOver`]). An upload of the older run already under way when the
 //!   newer run takes over may still land over a file of the newer run; the newer run's commit
 //!   reads every record back and `verify` checks every CRC32C, so it cannot pass unnoticed.
 //! - *Objects vanishing between a listing and a read* (another task removed them): read as

@@ -2,7 +2,8 @@
 //! own claim, finds its work already done, or is refused; clear an older dataset's commit
 //! markers; find the shards to keep on `--resume`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -78,7 +79,15 @@ pub struct Run {
     todo: Vec<u32>,
     kept: Vec<u32>,
     state: State,
+    /// When ownership was last confirmed, to check it at most every [`OWNER_CHECK_INTERVAL`]
+    /// between shards.
+    pub(super) owner_checked: Mutex<Option<Instant>>,
 }
+
+/// How long a confirmed ownership is trusted between shards: with thousands of small shards, a
+/// check (a listing and a read) before each one cost more than the shard itself. The commit
+/// always checks afresh.
+pub(super) const OWNER_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 impl Run {
     /// The dataset being written.
@@ -120,6 +129,18 @@ impl Run {
     /// The raw folder's URL, for messages.
     pub(super) fn raw_url(&self) -> String {
         self.lake.objects.url_of(layout::RAW)
+    }
+
+    /// Fails if another run has taken the destination over since this one claimed it, unless
+    /// that was confirmed less than [`OWNER_CHECK_INTERVAL`] ago.
+    pub(super) async fn check_owner_recently(&self) -> Result<(), SinkError> {
+        let fresh = |checked: &Option<Instant>| checked.is_some_and(|at| at.elapsed() < OWNER_CHECK_INTERVAL);
+        if fresh(&self.owner_checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return Ok(());
+        }
+        self.check_owner().await?;
+        *self.owner_checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+        Ok(())
     }
 
     /// Fails if another run has taken the destination over since this one claimed it.
@@ -166,6 +187,7 @@ impl Lake {
             todo: Vec::new(),
             kept: Vec::new(),
             state: State::Owner(0),
+            owner_checked: Mutex::new(None),
         };
         let seq = match self.decide(&run, &survey, mode).await? {
             Decision::Done(manifest) => {
@@ -308,7 +330,7 @@ impl Lake {
         owned: &[u32],
     ) -> Result<Vec<u32>, SinkError> {
         let mut candidates = by_shard(
-            self.read_records(layout::RECORDS)
+            self.read_records(survey, layout::RECORDS)
                 .await?
                 .into_iter()
                 .filter(|r| r.dataset == run.dataset)

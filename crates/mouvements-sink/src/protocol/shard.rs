@@ -143,7 +143,7 @@ impl Run {
     where
         F: FnOnce(&ShardOutputs<'_>) -> io::Result<Produced>,
     {
-        handle.block_on(self.check_owner())?;
+        handle.block_on(self.check_owner_recently())?;
         let outputs = ShardOutputs { run: self, index, handle: handle.clone(), cancel: Arc::clone(cancel) };
         let shard = format!("{} (shard {index})", self.raw_url());
         let produced = produce(&outputs).map_err(|source| SinkError::Write { url: shard, source })?;

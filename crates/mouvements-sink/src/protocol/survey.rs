@@ -49,9 +49,8 @@ impl Survey {
 
     /// The objects under a folder (`raw`, `staging/mouvements`…), by name.
     pub fn under<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = (&'a String, &'a u64)> + 'a {
-        self.objects
-            .range(format!("{folder}/")..)
-            .take_while(move |(n, _)| n.starts_with(&format!("{folder}/")))
+        let start = format!("{folder}/");
+        self.objects.range(start.clone()..).take_while(move |(n, _)| n.starts_with(&start))
     }
 }
 
@@ -97,16 +96,18 @@ impl Lake {
         Ok(survey)
     }
 
-    /// Reads the records under a folder (one run's, or all runs'), concurrently; unreadable,
-    /// invalid or vanished ones are skipped: a shard without a good record is rewritten.
-    pub(crate) async fn read_records(&self, folder: &str) -> Result<Vec<ShardRecord>, SinkError> {
-        let listed = self.objects.list(folder).await?;
-        let is_record = |l: &crate::Listed| {
-            !l.leftover && l.name.rsplit('/').next().and_then(layout::parse_record).is_some()
-        };
-        futures::stream::iter(listed.into_iter().filter(is_record))
-            .map(|listed| async move {
-                let bytes = self.objects.get(&listed.name).await?;
+    /// Reads the records the survey listed under a folder (one run's, or all runs'),
+    /// concurrently; unreadable, invalid or vanished ones are skipped: a shard without a good
+    /// record is rewritten.
+    pub(crate) async fn read_records(
+        &self,
+        survey: &Survey,
+        folder: &str,
+    ) -> Result<Vec<ShardRecord>, SinkError> {
+        let is_record = |name: &&String| name.rsplit('/').next().and_then(layout::parse_record).is_some();
+        futures::stream::iter(survey.under(folder).map(|(name, _)| name).filter(is_record))
+            .map(|name| async move {
+                let bytes = self.objects.get(name).await?;
                 Ok::<_, SinkError>(bytes.and_then(|b| serde_json::from_slice::<ShardRecord>(&b).ok()))
             })
             .buffer_unordered(CONCURRENT_READS)
