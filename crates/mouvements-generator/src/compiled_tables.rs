@@ -122,8 +122,8 @@ pub struct CompiledTables {
     anomaly_factors: [i64; QUANTILES + 1],
     /// Largest ordinary amount per `[type][produit]` at the highest price level, cents.
     anomaly_base: [[i64; 4]; 19],
-    /// Sign per type.
-    signs: [Sign; 19],
+    /// Sign rule per type, as bit masks: `(always negative, negative on a coin toss)`.
+    signs: [(u64, u64); 19],
 }
 
 /// The tables, built once.
@@ -273,7 +273,11 @@ impl CompiledTables {
             bases,
             anomaly_factors,
             anomaly_base,
-            signs: TYPE_OPS.map(|t| t.sign),
+            signs: TYPE_OPS.map(|t| match t.sign {
+                Sign::Inflow => (0, 0),
+                Sign::Outflow => (1, 0),
+                Sign::Either => (0, 1),
+            }),
         }
     }
 
@@ -312,10 +316,12 @@ impl CompiledTables {
             >> SCALE_SHIFT) as i64
     }
 
-    /// The sign convention of a type.
+    /// Whether an amount of a type is negative, given a coin toss (bit 0 of `coin`): without
+    /// a branch, since the type changes at random from row to row.
     #[inline]
-    pub fn sign(&self, type_op: TypeOp) -> Sign {
-        self.signs[type_op.index()]
+    pub fn negative(&self, type_op: TypeOp, coin: u64) -> bool {
+        let (always, on_coin) = self.signs[type_op.index()];
+        (always | (on_coin & coin)) & 1 == 1
     }
 }
 

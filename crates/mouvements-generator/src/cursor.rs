@@ -3,7 +3,6 @@
 //! 64-bit draws from it. Any row can so be reached by seeding its block and advancing the
 //! stream, without producing the rows before it: ranges, shards and tasks are independent.
 
-use mouvements_schema::tables::Sign;
 use mouvements_schema::{AgenceId, DATA_VERSION, Produit, SCHEMA_VERSION, TypeOp};
 use rand_core::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -123,12 +122,10 @@ impl<'g> Cursor<'g> {
         let pays = agence.pays();
         let type_op = self.type_picks.get(produit, pays, a >> (2 * PICK_BITS));
         let amount_bits = a >> (2 * PICK_BITS + TYPE_PICK_BITS);
-        let negative = match tables.sign(type_op) {
-            Sign::Inflow => false,
-            Sign::Outflow => true,
-            Sign::Either => (amount_bits >> (QUANTILE_BITS + QUANTILE_FRAC_BITS)) & 1 == 1,
-        };
-        let signed = |magnitude: i64| if negative { -magnitude } else { magnitude };
+        let negative = tables.negative(type_op, amount_bits >> (QUANTILE_BITS + QUANTILE_FRAC_BITS));
+        // Two's complement negation when negative (`-m` is `(m ^ -1) + 1`), without a branch.
+        let flip = -i64::from(negative);
+        let signed = |magnitude: i64| (magnitude ^ flip) - flip;
         let usual_cents = signed(tables.amount_cents(type_op, produit, pays, amount_bits));
 
         // Bits of `b`: the low half decides the anomaly, the high half its exceptional amount,
