@@ -276,3 +276,46 @@ fn verify_guide_and_config_never_write_to_the_lake() {
     }
     assert_eq!(snapshot(&lake), before, "a read-only command wrote to the lake");
 }
+
+/// The business ratios read the books an analyst would: on the default month, motor claims ÷
+/// premiums is within 0.02 of the ratio of the ordinary amounts (the generator's truth, with
+/// every anomaly at its usual amount). Leaving flagged rows out dropped genuine heavy-tail
+/// claims the anomaly rule also flags, and read 0.054 low.
+#[test]
+fn business_ratios_keep_the_heavy_tail_claims_the_anomaly_rule_flags() {
+    use mouvements_generator::{Generator, GeneratorConfig};
+    use mouvements_schema::{Produit, TypeOp};
+
+    let rows = 1_000_000;
+    let (_dir, lake) = scratch();
+    let generated = mouvements_gen()
+        .args(["generate", "-n", &rows.to_string(), "-s", "2", "--layers", "raw", "-q", "-o"])
+        .arg(&lake)
+        .output()
+        .unwrap();
+    assert!(generated.status.success());
+    let output = mouvements_gen().args(["verify", "--stats", "--json", "-o"]).arg(&lake).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let shown = report["stats"]["business_ratios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ratio"] == "claims_to_premiums" && r["produit"] == "auto" && r["pays"].is_null())
+        .and_then(|r| r["value"].as_f64())
+        .expect("verify shows motor claims ÷ premiums");
+
+    let generator = Generator::new(GeneratorConfig::with_rows(42, rows).unwrap());
+    let usual: std::collections::HashMap<_, _> =
+        generator.anomalies(0..rows).map(|a| (a.id_mouvement, a.usual_montant)).collect();
+    let (mut claims, mut premiums) = (0i64, 0i64);
+    for row in generator.rows(0..rows).filter(|r| r.produit == Produit::Auto) {
+        let cents = usual.get(&row.id_mouvement).unwrap_or(&row.montant).cents().abs();
+        match row.type_op {
+            TypeOp::Indemnisation | TypeOp::Remboursement => claims += cents,
+            TypeOp::Cotisation | TypeOp::PrimeExceptionnelle => premiums += cents,
+            _ => {}
+        }
+    }
+    let truth = claims as f64 / premiums as f64;
+    assert!((shown - truth).abs() < 0.02, "verify shows {shown:.4}, the ordinary amounts give {truth:.4}");
+}

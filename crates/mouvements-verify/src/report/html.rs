@@ -552,7 +552,7 @@ fn ratios(page: &mut Page, stats: &Stats) {
     page.section(
         "ratios",
         "Business ratios",
-        "Loss ratio, commission rate and the other ratios an analyst checks, per product (chart) and per product and country (table, red when outside the band), without the flagged rows.",
+        "Loss ratio, commission rate and the other ratios an analyst checks, per product (chart) and per product and country (table, red when outside the band), with flagged amounts capped at the anomaly rule's threshold.",
         &body,
     );
 }

@@ -133,8 +133,15 @@ impl Detector {
                     above.len() as f64
                 };
                 of_type += count;
+                let threshold = law.threshold().round() as u64;
                 for Reverse((abs, _, pays)) in &above {
-                    flagged.excluded.push((*t, *p, *pays, *abs));
+                    flagged.amounts.push(FlaggedAmount {
+                        type_op: *t,
+                        produit: *p,
+                        pays: *pays,
+                        abs: *abs,
+                        threshold,
+                    });
                 }
                 flagged.rows.extend(above.into_iter().map(|Reverse((abs, id, _))| FlaggedRow {
                     id_mouvement: MouvementId(*id).to_string(),
@@ -165,8 +172,23 @@ pub struct Flagged {
     pub by_type: Vec<(String, u64)>,
     /// The flagged rows kept, highest score first.
     pub rows: Vec<FlaggedRow>,
-    /// Each flagged row kept: its type, product, country and absolute amount in cents.
-    pub excluded: Vec<(TypeOp, Produit, Pays, u64)>,
+    /// The amount of each flagged row kept, for the books.
+    pub amounts: Vec<FlaggedAmount>,
+}
+
+/// A flagged row's amount, where it counts in the books, and the rule's threshold.
+#[derive(Debug, Clone, Copy)]
+pub struct FlaggedAmount {
+    /// Its type.
+    pub type_op: TypeOp,
+    /// Its product.
+    pub produit: Produit,
+    /// Its country.
+    pub pays: Pays,
+    /// Its absolute amount, cents.
+    pub abs: u64,
+    /// The absolute amount above which its (type, product) is flagged, cents.
+    pub threshold: u64,
 }
 
 /// How many labelled anomalies there are, and how many of them the detector flags.

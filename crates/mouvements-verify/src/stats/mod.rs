@@ -141,7 +141,7 @@ impl StatsBuilder {
             .collect();
         let detector = self.detector();
         let flagged = detector.find(&self.candidates, &self.amounts);
-        let business_ratios = self.books.without(&flagged.excluded).ratios();
+        let business_ratios = self.books.capped(&flagged.amounts).ratios();
         let anomalies = AnomalyReport {
             rule: format!(
                 "|montant| more than {THRESHOLD} times the 99th percentile of its (type_op, produit)"
