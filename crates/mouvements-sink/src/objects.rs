@@ -180,7 +180,14 @@ impl Objects {
     ) -> Result<ObjectWriter, SinkError> {
         let paths = names.iter().map(|n| Self::path(n)).collect::<Result<Vec<_>, _>>()?;
         let url = names.first().map(|n| self.url_of(n)).unwrap_or_default();
-        Ok(ObjectWriter::new(Arc::clone(&self.store), paths, url, gzip, shape, handle.clone(), cancel))
+        // Where files are not fsynced one by one (see `make_durable`), big ones are flushed
+        // as they complete.
+        let local_files = match &self.local_root {
+            Some(root) if cfg!(target_os = "linux") => names.iter().map(|n| root.join(n)).collect(),
+            _ => Vec::new(),
+        };
+        let store = Arc::clone(&self.store);
+        Ok(ObjectWriter::new(store, paths, local_files, url, gzip, shape, handle.clone(), cancel))
     }
 
     /// Opens an object for reading, gzip decoded if asked. Blocking: call from a blocking thread.

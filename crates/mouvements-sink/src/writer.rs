@@ -169,17 +169,27 @@ enum Body {
     Gzip(GzEncoder<PartSender>),
 }
 
+/// Local files at least this big are flushed to disk as soon as they are stored: their
+/// write-back then overlaps the other shards' generation instead of waiting for the commit's
+/// flush (10 M raw rows in 5 shards: 0.92 s with one flush at commit, 0.69 s so). Smaller
+/// files wait for the commit, where one flush covers thousands of them.
+pub const FLUSH_EACH_BYTES: u64 = 8 << 20;
+
 /// An object being written; see the module docs.
 pub struct ObjectWriter {
     url: String,
     body: Option<Body>,
     cancel: Arc<AtomicBool>,
+    /// On a local lake, the files written, flushed on completion when big enough.
+    local_files: Vec<std::path::PathBuf>,
 }
 
 impl ObjectWriter {
+    #[allow(clippy::too_many_arguments)] // one constructor, called from one place
     pub(crate) fn new(
         store: Arc<dyn ObjectStore>,
         paths: Vec<Path>,
+        local_files: Vec<std::path::PathBuf>,
         url: String,
         gzip: bool,
         shape: UploadShape,
@@ -201,7 +211,7 @@ impl ObjectWriter {
         } else {
             Body::Plain(sender)
         };
-        Self { url, body: Some(body), cancel }
+        Self { url, body: Some(body), cancel, local_files }
     }
 
     /// The URL of the (first) object, for messages.
@@ -218,6 +228,11 @@ impl ObjectWriter {
             Body::Gzip(gz) => gz.finish().map_err(|e| self.error(&e))?,
         };
         sender.complete().map_err(|e| self.error(&e))?;
+        if sender.receipt.bytes >= FLUSH_EACH_BYTES {
+            for file in &self.local_files {
+                std::fs::File::open(file).and_then(|f| f.sync_data()).map_err(|e| self.error(&e))?;
+            }
+        }
         Ok(sender.receipt)
     }
 
