@@ -52,4 +52,4 @@ pub use protocol::{
 pub use reader::ObjectReader;
 pub use store::{StoreOptions, prepare_local};
 pub use url::{ACCEPTED_FORMS, LakeUrl, UrlError};
-pub use writer::{MAX_PART_SIZE, MAX_PARTS, ObjectWriter, Receipt, UploadShape};
+pub use writer::{FLUSH_EACH_BYTES, MAX_PART_SIZE, MAX_PARTS, ObjectWriter, Receipt, UploadShape};

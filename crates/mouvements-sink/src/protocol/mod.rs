@@ -38,10 +38,11 @@
 //!
 //! # Durability
 //!
-//! Object stores acknowledge durable writes. On a local lake under Linux, files are not
-//! fsynced one by one: the commit flushes the lake's file system once (`syncfs`) before the
-//! manifest, again before `raw/_SUCCESS` and after it, so a committed dataset is on disk
-//! whatever task wrote its shards. A power loss before the commit can leave records whose
+//! Object stores acknowledge durable writes. On a local lake under Linux, small files are not
+//! fsynced one by one (files of [`crate::FLUSH_EACH_BYTES`] or more are, as they complete):
+//! the commit flushes the lake's file system once (`syncfs`) before the manifest, again
+//! before `raw/_SUCCESS` and after it, so a committed dataset is on disk whatever task wrote
+//! its shards. A power loss before the commit can leave records whose
 //! files did not reach the disk; a retry rewrites every shard, and `--resume` keeps only files
 //! whose size and CRC32C match.
 //!
