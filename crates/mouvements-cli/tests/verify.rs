@@ -284,7 +284,8 @@ fn verify_guide_and_config_never_write_to_the_lake() {
 #[test]
 fn business_ratios_keep_the_heavy_tail_claims_the_anomaly_rule_flags() {
     use mouvements_generator::{Generator, GeneratorConfig};
-    use mouvements_schema::{Produit, TypeOp};
+    use mouvements_schema::Produit;
+    use mouvements_schema::calibration::Ratio;
 
     let rows = 1_000_000;
     let (_dir, lake) = scratch();
@@ -307,13 +308,15 @@ fn business_ratios_keep_the_heavy_tail_claims_the_anomaly_rule_flags() {
     let generator = Generator::new(GeneratorConfig::with_rows(42, rows).unwrap());
     let usual: std::collections::HashMap<_, _> =
         generator.anomalies(0..rows).map(|a| (a.id_mouvement, a.usual_montant)).collect();
+    let ((claim_types, _), (premium_types, _)) =
+        (Ratio::ClaimsToPremiums.numerator(Produit::Auto), Ratio::ClaimsToPremiums.denominator());
     let (mut claims, mut premiums) = (0i64, 0i64);
     for row in generator.rows(0..rows).filter(|r| r.produit == Produit::Auto) {
         let cents = usual.get(&row.id_mouvement).unwrap_or(&row.montant).cents().abs();
-        match row.type_op {
-            TypeOp::Indemnisation | TypeOp::Remboursement => claims += cents,
-            TypeOp::Cotisation | TypeOp::PrimeExceptionnelle => premiums += cents,
-            _ => {}
+        if claim_types.contains(&row.type_op) {
+            claims += cents;
+        } else if premium_types.contains(&row.type_op) {
+            premiums += cents;
         }
     }
     let truth = claims as f64 / premiums as f64;
