@@ -19,7 +19,7 @@ use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use tokio::runtime::Handle;
 
-use crate::store::open_store;
+use crate::store::{LOCAL_FLUSH_IN_BATCHES, open_store};
 use crate::{LakeUrl, ObjectReader, ObjectWriter, Receipt, SinkError, StoreOptions, UploadShape};
 
 /// One listed object.
@@ -183,7 +183,7 @@ impl Objects {
         // Where files are not fsynced one by one (see `make_durable`), big ones are flushed
         // as they complete.
         let local_files = match &self.local_root {
-            Some(root) if cfg!(target_os = "linux") => names.iter().map(|n| root.join(n)).collect(),
+            Some(root) if LOCAL_FLUSH_IN_BATCHES => names.iter().map(|n| root.join(n)).collect(),
             _ => Vec::new(),
         };
         let store = Arc::clone(&self.store);

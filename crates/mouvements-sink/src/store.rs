@@ -54,6 +54,11 @@ impl StoreOptions {
     }
 }
 
+/// Whether local writes are made durable in batches (one `syncfs` per commit step, see
+/// `Objects::make_durable`, plus big files as they complete) rather than by an fsync of every
+/// file: on Linux, where `syncfs` exists.
+pub(crate) const LOCAL_FLUSH_IN_BATCHES: bool = cfg!(target_os = "linux");
+
 /// Creates a local lake folder and checks that files can be written in it, before any data
 /// is generated.
 pub fn prepare_local(path: &Path) -> Result<(), SinkError> {
@@ -79,10 +84,8 @@ pub(crate) fn open_store(url: &LakeUrl, options: &StoreOptions) -> Result<Opened
             if !path.is_dir() {
                 return Err(SinkError::NoLocalLake { path: path.display().to_string() });
             }
-            // On Linux, writes are made durable in batches by `Objects::make_durable` (one
-            // `syncfs` of the lake's file system); elsewhere, by an fsync of every file.
             let store = LocalFileSystem::new_with_prefix(path)
-                .map(|store| store.with_fsync(!cfg!(target_os = "linux")))
+                .map(|store| store.with_fsync(!LOCAL_FLUSH_IN_BATCHES))
                 .map_err(open_error)?;
             let root = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             Ok(OpenedStore { store: Arc::new(store), prefix: String::new(), local_root: Some(root) })
