@@ -89,15 +89,19 @@ impl<T: Copy, const BITS: u32> Pick<T, BITS> {
 /// the core's first-level cache: profiling showed the type pick's cache misses at 14 % of
 /// the encoder's time with a table per country.
 pub struct TypePicks {
-    index: [[u8; 5]; 4],
-    picks: Vec<Pick<TypeOp, TYPE_PICK_BITS>>,
+    /// Where each product and country's slots start in `slots`.
+    start: [[u32; 5]; 4],
+    /// The slots of every distinct pick, one after the other: one load fewer on the row's
+    /// chain of dependent loads than a table of picks.
+    slots: Box<[TypeOp]>,
 }
 
 impl TypePicks {
     /// The type for a product and country, from the low [`TYPE_PICK_BITS`] bits of `bits`.
     #[inline]
     pub fn get(&self, produit: Produit, pays: Pays, bits: u64) -> TypeOp {
-        self.picks[usize::from(self.index[produit.index()][pays.index()])].get(bits)
+        let start = self.start[produit.index()][pays.index()] as usize;
+        self.slots[start + (bits as usize & ((1 << TYPE_PICK_BITS) - 1))]
     }
 }
 
@@ -332,8 +336,8 @@ fn type_picks(laws: &Laws, month: u32, month_start: bool, start_share: f64) -> T
     let m = month as usize;
     let boost = f64::from(MONTH_START_COTISATION_BOOST_PCT) / 100.0;
     let mut seen: Vec<Vec<(TypeOp, u64)>> = Vec::new();
-    let mut picks = Vec::new();
-    let index = std::array::from_fn(|p| {
+    let mut slots = Vec::new();
+    let start = std::array::from_fn(|p| {
         let produit = Produit::ALL[p];
         std::array::from_fn(|c| {
             let laws = laws.of(produit, Pays::ALL[c]);
@@ -362,12 +366,12 @@ fn type_picks(laws: &Laws, month: u32, month_start: bool, start_share: f64) -> T
                 })
                 .collect();
             let position = seen.iter().position(|w| *w == weights).unwrap_or_else(|| {
-                picks.push(Pick::new(&weights));
+                slots.extend_from_slice(&Pick::<TypeOp, TYPE_PICK_BITS>::new(&weights).slots);
                 seen.push(weights);
                 seen.len() - 1
             });
-            u8::try_from(position).expect("at most 20 distinct tables")
+            u32::try_from(position << TYPE_PICK_BITS).expect("at most 20 distinct picks")
         })
     });
-    TypePicks { index, picks }
+    TypePicks { start, slots: slots.into_boxed_slice() }
 }

