@@ -57,16 +57,46 @@ roles/storage.objectViewer and roles/storage.legacyBucketReader on gs://{bucket}
     }
 }
 
+/// `text` as a Spark SQL string literal: quoted with `'`, with Spark's backslash escapes, so
+/// that a lake path holding a quote stays one literal (object names may hold any character).
+fn sql(text: &str) -> String {
+    format!("'{}'", escaped(text, '\''))
+}
+
+/// `text` as a Python string literal, quoted with `"`.
+fn py(text: &str) -> String {
+    format!("\"{}\"", escaped(text, '"'))
+}
+
+/// `text` with backslashes, `quote` and line breaks escaped with a backslash, the rule both
+/// Spark SQL and Python literals follow.
+fn escaped(text: &str, quote: char) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Unity Catalog: a storage credential, an external location over the lake, then tables.
 fn unity_catalog(url: &LakeUrl) -> String {
     let base = url.join("");
-    let base = base.trim_end_matches('/');
+    let base = sql(base.trim_end_matches('/'));
     format!(
         r"```sql
 -- Once, by a metastore admin: the credential (Catalog Explorer > External data > Credentials,
 -- a GCP service account, an AWS IAM role or an Azure access connector), then the location.
 CREATE EXTERNAL LOCATION IF NOT EXISTS mouvements_lake
-  URL '{base}'
+  URL {base}
   WITH (STORAGE CREDENTIAL mouvements_credential);
 GRANT READ FILES ON EXTERNAL LOCATION mouvements_lake TO `data-analysts`;
 ```"
@@ -79,6 +109,7 @@ pub fn render(url: &LakeUrl, layers: Layers, format: ShardFormat) -> String {
     let glob = format!("{raw}/{}-*.{}", layout::SHARD_STEM, format.extension());
     let staging = url.join(layout::STAGING);
     let delta = url.join(layout::DELTA);
+    let (staging_py, staging_sql, delta_sql) = (py(&staging), sql(&staging), sql(&delta));
     let mut guide = format!(
         "# Databricks guide for {url}\n\n## 1. Access\n{}\nRead only committed datasets: {raw}/_SUCCESS exists once every layer is in place.\n\n{}\n\n",
         access(url),
@@ -88,7 +119,7 @@ pub fn render(url: &LakeUrl, layers: Layers, format: ShardFormat) -> String {
         guide.push_str(&format!(
             r"## 2. The Delta table (written by mouvements-gen; no Spark job needed)
 ```sql
-CREATE TABLE IF NOT EXISTS main.finance.mouvements USING DELTA LOCATION '{delta}';
+CREATE TABLE IF NOT EXISTS main.finance.mouvements USING DELTA LOCATION {delta_sql};
 DESCRIBE HISTORY main.finance.mouvements;   -- one version per generate, --overwrite adds the next
 SELECT count(*) FROM main.finance.mouvements WHERE pays = 'FR' AND produit = 'santé';
 ```
@@ -100,11 +131,11 @@ SELECT count(*) FROM main.finance.mouvements WHERE pays = 'FR' AND produit = 'sa
         guide.push_str(&format!(
             r#"## {}. Staging Parquet, partitioned by pays and produit
 ```python
-staging = spark.read.parquet("{staging}")   # pays and produit come from the folder names
+staging = spark.read.parquet({staging_py})   # pays and produit come from the folder names
 staging.where("pays = 'FR' AND produit = 'santé'").count()
 ```
 ```sql
-CREATE TABLE IF NOT EXISTS main.finance.mouvements_staging USING PARQUET LOCATION '{staging}';
+CREATE TABLE IF NOT EXISTS main.finance.mouvements_staging USING PARQUET LOCATION {staging_sql};
 MSCK REPAIR TABLE main.finance.mouvements_staging;   -- registers the pays=/produit= partitions
 ```
 
@@ -115,6 +146,7 @@ MSCK REPAIR TABLE main.finance.mouvements_staging;   -- registers the pays=/prod
     if layers.contains(Layer::Raw) {
         let number =
             2 + usize::from(layers.contains(Layer::Delta)) + usize::from(layers.contains(Layer::Staging));
+        let glob = py(&glob);
         guide.push_str(&format!(
             r#"## {number}. The raw CSV, with an explicit schema (PySpark)
 ```python
@@ -135,18 +167,21 @@ df = (spark.read
       .option("encoding", "UTF-8")
       .option("mode", "FAILFAST")
       .schema(schema)
-      .csv("{glob}"))
+      .csv({glob}))
 ```
 
 "#
         ));
         if !layers.has_parquet() {
+            let delta_py = py(&delta);
+            let register =
+                py(&format!("CREATE TABLE IF NOT EXISTS mouvements USING DELTA LOCATION {delta_sql}"));
             guide.push_str(&format!(
                 r#"Generated with --layers raw: convert with Spark (or generate again with the default layers).
 ```python
-df.write.mode("overwrite").partitionBy("pays", "produit").parquet("{staging}")
-df.write.format("delta").mode("overwrite").partitionBy("pays", "produit").save("{delta}")
-spark.sql("CREATE TABLE IF NOT EXISTS mouvements USING DELTA LOCATION '{delta}'")
+df.write.mode("overwrite").partitionBy("pays", "produit").parquet({staging_py})
+df.write.format("delta").mode("overwrite").partitionBy("pays", "produit").save({delta_py})
+spark.sql({register})
 ```
 
 "#
@@ -219,5 +254,22 @@ mod tests {
         assert!(guide.contains("s3://b/p/raw/mouvements-*.csv.gz"));
         assert!(guide.contains("partitionBy(\"pays\", \"produit\")"));
         assert!(!guide.contains("USING DELTA LOCATION 's3://b/p/delta/mouvements';"));
+        assert!(guide.contains(
+            r#"spark.sql("CREATE TABLE IF NOT EXISTS mouvements USING DELTA LOCATION 's3://b/p/delta/mouvements'")"#
+        ));
+    }
+
+    #[test]
+    fn quotes_in_the_lake_path_stay_inside_their_literals() {
+        let url: LakeUrl = r#"gs://b/it's "x"\y"#.parse().unwrap();
+        let guide = render(&url, Layers::ALL, ShardFormat::Csv);
+        assert!(guide.contains(r#"USING DELTA LOCATION 'gs://b/it\'s "x"\\y/delta/mouvements';"#));
+        assert!(guide.contains(r#"spark.read.parquet("gs://b/it's \"x\"\\y/staging/mouvements")"#));
+        assert!(guide.contains(r#".csv("gs://b/it's \"x\"\\y/raw/mouvements-*.csv"))"#));
+        assert!(guide.contains(r#"URL 'gs://b/it\'s "x"\\y'"#));
+        let raw_only = render(&url, Layers::RAW, ShardFormat::Csv);
+        assert!(raw_only.contains(
+            r#"spark.sql("CREATE TABLE IF NOT EXISTS mouvements USING DELTA LOCATION 'gs://b/it\\'s \"x\"\\\\y/delta/mouvements'")"#
+        ));
     }
 }
