@@ -201,6 +201,7 @@ async fn write_shards(
             cancel: Arc::clone(&cancel),
             queue: Arc::clone(&queue),
             handle: handle.clone(),
+            split_layers: threads > 1,
         };
         let results = results.clone();
         let spawned = std::thread::Builder::new().name("shard".into()).spawn(move || worker.work(&results));
@@ -265,6 +266,8 @@ struct ShardWorker {
     cancel: Arc<AtomicBool>,
     queue: Arc<Mutex<VecDeque<ShardPlan>>>,
     handle: tokio::runtime::Handle,
+    /// Whether a shard encodes its Parquet files on a second thread while it writes its CSV.
+    split_layers: bool,
 }
 
 impl ShardWorker {
@@ -279,7 +282,7 @@ impl ShardWorker {
             let Some(shard) = next else { return };
             let index = shard.index;
             let written = self.run.write_shard(index, &self.handle, &self.cancel, |outputs| {
-                compose::write_shard(&self.generator, &shard, outputs, &self.progress)
+                compose::write_shard(&self.generator, &shard, outputs, &self.progress, self.split_layers)
             });
             if results.send(written.map(|entry| (index, entry))).is_err() {
                 return;

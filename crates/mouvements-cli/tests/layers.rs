@@ -207,8 +207,10 @@ fn a_failed_parquet_upload_commits_nothing_and_resume_completes_the_same_bytes()
                 "3",
                 "-s",
                 "2",
+                // Two threads: each shard encodes its Parquet on threads of their own, which
+                // fail while its CSV goes on.
                 "-j",
-                "1",
+                "2",
                 "-o",
                 &format!("gs://test-bucket/{prefix}"),
             ])
