@@ -65,15 +65,12 @@ pub fn write_shard(
                 })
             });
             let csv = csv(raw);
-            let mut files = Ok(Vec::new());
-            for encoder in encoders {
-                let encoded = encoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                files = files.and_then(|mut files: Vec<_>| {
-                    files.extend(encoded?);
-                    Ok(files)
-                });
-            }
-            (csv, files)
+            // The scope joins an encoder left behind by the first error.
+            let halves = encoders
+                .into_iter()
+                .map(|encoder| encoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect::<io::Result<Vec<_>>>();
+            (csv, halves.map(|halves| halves.into_iter().flatten().collect()))
         })
     } else {
         (csv(raw), parquet(Group::All, count_progress))

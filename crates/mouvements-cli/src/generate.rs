@@ -266,7 +266,7 @@ struct ShardWorker {
     cancel: Arc<AtomicBool>,
     queue: Arc<Mutex<VecDeque<ShardPlan>>>,
     handle: tokio::runtime::Handle,
-    /// Whether a shard encodes its Parquet files on a second thread while it writes its CSV.
+    /// Whether a shard encodes its Parquet files on two more threads while it writes its CSV.
     split_layers: bool,
 }
 
