@@ -129,14 +129,17 @@ pub enum SinkError {
 /// A hint for the failures a user can fix themselves.
 fn hint_for(url: &str, error: &object_store::Error) -> String {
     let text = error.to_string();
-    let credentials = ["token", "credential", "metadata", "Unauthenticated", "unauthorized", "401"];
+    // The store's own word that the bucket is missing comes first: the error text also holds
+    // the request's URL, whose port or path may contain any of the words below. A 401 reads
+    // "401 Unauthorized", so the status is matched by its name, not by the digits.
+    if ["NoSuchBucket", "ContainerNotFound", "bucket does not exist"].iter().any(|w| text.contains(w)) {
+        return "; check that the bucket or container exists".into();
+    }
+    let credentials = ["token", "credential", "metadata", "Unauthenticated", "unauthorized"];
     if matches!(error, object_store::Error::Unauthenticated { .. })
         || credentials.iter().any(|w| text.to_lowercase().contains(&w.to_lowercase()))
     {
         return credentials_hint(url);
-    }
-    if ["NoSuchBucket", "ContainerNotFound", "bucket does not exist"].iter().any(|w| text.contains(w)) {
-        return "; check that the bucket or container exists".into();
     }
     match error {
         object_store::Error::NotFound { .. } => "; check that the bucket or container exists".into(),
@@ -167,4 +170,27 @@ fn credentials_hint(url: &str) -> String {
         return String::new();
     };
     format!("; no usable credentials: tried {tried}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(text: &str) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "GCS",
+            source: Box::new(std::io::Error::other(text.to_owned())),
+        }
+    }
+
+    #[test]
+    fn a_missing_bucket_is_told_apart_from_missing_credentials_whatever_the_port() {
+        let missing = generic(
+            "Error performing GET http://127.0.0.1:40127/b?list-type=2 - Server returned non-2xx status \
+             code: 404 Not Found: <Code>NoSuchBucket</Code>",
+        );
+        assert_eq!(hint_for("gs://b/", &missing), "; check that the bucket or container exists");
+        let refused = generic("Server returned non-2xx status code: 401 Unauthorized");
+        assert!(hint_for("gs://b/", &refused).starts_with("; no usable credentials"));
+    }
 }
