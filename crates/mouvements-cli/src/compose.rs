@@ -4,10 +4,11 @@
 //! three; no library knows another.
 
 use std::io::{self, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_lakehouse::{Partition, PartitionedWriter};
-use mouvements_schema::{MouvementId, Produit};
+use mouvements_schema::{Mouvement, MouvementId, Produit};
 use mouvements_sink::{FileEntry, Output, Produced, ShardOutputs};
 
 use crate::progress::Progress;
@@ -15,11 +16,17 @@ use crate::progress::Progress;
 /// Rows between two moves of the progress bar when no CSV is written.
 const PROGRESS_ROWS: u64 = 8192;
 
-/// Generates the rows of `shard` into its outputs; returns what was stored. With `parallel`,
-/// the Parquet files are encoded by two threads of their own, each taking half of the
-/// partitions, while this one writes the CSV; each draws the rows itself (drawing costs little
-/// next to encoding). A shard then keeps every core busy when it is the last one running, and
-/// the layers take the time of the slowest of the three instead of their sum.
+/// Rows handed to a Parquet encoder thread at a time.
+const BATCH_ROWS: usize = 4096;
+
+/// Batches on their way to an encoder thread at most: the walk waits beyond.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Generates the rows of `shard` into its outputs; returns what was stored. The rows are
+/// walked once: the walk writes the CSV and hands each typed row to the Parquet encoding.
+/// With `parallel`, two threads of their own encode the Parquet files, each taking half of
+/// the partitions from batches of rows this one sends them: a shard then keeps every core
+/// busy when it is the last one running.
 pub fn write_shard(
     generator: &Generator,
     shard: &ShardPlan,
@@ -40,102 +47,185 @@ pub fn write_shard(
         produced.files.extend(labels.finish(count, None)?);
     }
     let raw = outputs.raw()?;
-    // Without a CSV, the first Parquet encoder moves the progress bar.
-    let count_progress = raw.is_none();
-    let csv = |raw: Option<Output>| match raw {
-        Some(mut raw) => {
-            let mut counted = progress.counting(&mut raw);
-            generator.write_csv(shard.rows.clone(), true, &mut counted)?;
-            counted.flush()?;
-            raw.finish(rows, None)
-        }
-        None => Ok(Vec::new()),
-    };
-    let parquet =
-        |group: Group, count: bool| write_parquet(generator, shard, outputs, progress, count, group);
-    let (csv, parquet) = if parallel && outputs.has_parquet() {
-        // The uploads spawn their part requests on the runtime this thread is in.
-        let runtime = tokio::runtime::Handle::current();
-        std::thread::scope(|scope| {
-            let encoders = Group::HALVES.map(|group| {
-                let runtime = &runtime;
-                scope.spawn(move || {
-                    let _runtime = runtime.enter();
-                    parquet(group, count_progress && group == Group::HALVES[0])
-                })
-            });
-            let csv = csv(raw);
-            // The scope joins an encoder left behind by the first error.
-            let halves = encoders
-                .into_iter()
-                .map(|encoder| encoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect::<io::Result<Vec<_>>>();
-            (csv, halves.map(|halves| halves.into_iter().flatten().collect()))
-        })
+    let walk =
+        |each: &mut dyn FnMut(Mouvement) -> io::Result<()>| walk_rows(generator, shard, raw, progress, each);
+    let mut parquet = if !outputs.has_parquet() {
+        produced.files.extend(walk(&mut |_| Ok(()))?);
+        Vec::new()
+    } else if parallel {
+        let (csv, parquet) = walk_into_encoders(outputs, walk)?;
+        produced.files.extend(csv);
+        parquet
     } else {
-        (csv(raw), parquet(Group::All, count_progress))
+        let mut parquet = PartitionedWriter::new(|partition: Partition| open(outputs, partition))?;
+        produced.files.extend(walk(&mut |row| parquet.push(&row))?);
+        finish(parquet)?
     };
-    produced.files.extend(csv?);
     // Files in partition order, however the encoders split them: the record is the same.
-    let mut parquet = parquet?;
     parquet.sort_by_key(|(index, _)| *index);
     produced.files.extend(parquet.into_iter().flat_map(|(_, files)| files));
     Ok(produced)
 }
 
-/// The partitions one Parquet encoder writes, by product.
+/// A partition's file and the files it went to.
+type PartitionFiles = (usize, Vec<FileEntry>);
+
+/// Walks the rows of `shard`, writing them to `raw` when the dataset has a CSV and handing
+/// each to `each`; returns the CSV's entries. Without a CSV, moves the progress bar itself.
+fn walk_rows(
+    generator: &Generator,
+    shard: &ShardPlan,
+    raw: Option<Output>,
+    progress: &Progress,
+    each: &mut dyn FnMut(Mouvement) -> io::Result<()>,
+) -> io::Result<Vec<FileEntry>> {
+    if let Some(mut raw) = raw {
+        let mut counted = progress.counting(&mut raw);
+        generator.write_csv_and_rows(shard.rows.clone(), true, &mut counted, each)?;
+        counted.flush()?;
+        return raw.finish(shard.rows.end - shard.rows.start, None);
+    }
+    for (i, row) in generator.rows(shard.rows.clone()).enumerate() {
+        each(row)?;
+        if (i as u64 + 1).is_multiple_of(PROGRESS_ROWS) {
+            progress.add_rows(PROGRESS_ROWS);
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Runs `walk` on this thread, sending its rows to two encoder threads by product; returns
+/// the walk's CSV entries and the encoders' files. When one side fails, the other stops, and
+/// the error is the one that started it.
+fn walk_into_encoders(
+    outputs: &ShardOutputs<'_>,
+    walk: impl FnOnce(&mut dyn FnMut(Mouvement) -> io::Result<()>) -> io::Result<Vec<FileEntry>>,
+) -> io::Result<(Vec<FileEntry>, Vec<PartitionFiles>)> {
+    // The uploads spawn their part requests on the runtime this thread is in.
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::scope(|scope| {
+        let mut batches = Vec::new();
+        let mut encoders = Vec::new();
+        for _ in Group::HALVES {
+            let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
+            let runtime = &runtime;
+            encoders.push(scope.spawn(move || {
+                let _runtime = runtime.enter();
+                encode_received(outputs, &receiver)
+            }));
+            batches.push(Batches { sender, rows: Vec::with_capacity(BATCH_ROWS) });
+        }
+        let csv = walk(&mut |row| batches[Group::of(row.produit)].push(row))
+            .and_then(|csv| batches.iter_mut().try_for_each(Batches::end).map(|()| csv));
+        // Closed channels stop the encoders if the walk did not end them.
+        drop(batches);
+        let parquet = encoders
+            .into_iter()
+            .map(|encoder| encoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<io::Result<Vec<_>>>();
+        match (csv, parquet) {
+            (Ok(csv), Ok(parquet)) => Ok((csv, parquet.into_iter().flatten().collect())),
+            (Err(walk), Err(encoder)) if is_stopped(&walk) => Err(encoder),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    })
+}
+
+/// The error of a side that stopped because the other failed.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped: another part of the shard's writing failed")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Whether `e` only says that the other side failed.
+fn is_stopped(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(<dyn std::error::Error + Send + Sync>::is::<Stopped>)
+}
+
+/// Rows gathered for one encoder thread, and the channel to it. An empty batch ends its rows.
+struct Batches {
+    sender: SyncSender<Vec<Mouvement>>,
+    rows: Vec<Mouvement>,
+}
+
+impl Batches {
+    fn push(&mut self, row: Mouvement) -> io::Result<()> {
+        self.rows.push(row);
+        if self.rows.len() == BATCH_ROWS { self.send() } else { Ok(()) }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let rows = std::mem::replace(&mut self.rows, Vec::with_capacity(BATCH_ROWS));
+        self.sender.send(rows).map_err(|_| io::Error::other(Stopped))
+    }
+
+    /// Sends the last rows, then the empty batch that ends them.
+    fn end(&mut self) -> io::Result<()> {
+        if !self.rows.is_empty() {
+            self.send()?;
+        }
+        self.send()
+    }
+}
+
+/// The two halves of the partitions, by product, which split the rows about evenly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Group {
-    /// Every partition.
-    All,
-    /// auto and vie: half of the rows (35 % + 15 %).
+    /// auto and vie: 35 % + 15 % of the rows.
     AutoVie,
-    /// santé and habitation: the other half (30 % + 20 %).
+    /// santé and habitation: 30 % + 20 %.
     SanteHabitation,
 }
 
 impl Group {
-    /// Two groups that split the rows about evenly.
     const HALVES: [Group; 2] = [Group::AutoVie, Group::SanteHabitation];
 
-    /// Whether rows of `produit` belong to this group.
-    fn has(self, produit: Produit) -> bool {
-        match self {
-            Group::All => true,
-            Group::AutoVie => matches!(produit, Produit::Auto | Produit::Vie),
-            Group::SanteHabitation => matches!(produit, Produit::Sante | Produit::Habitation),
+    /// The index in [`Self::HALVES`] of the group of `produit`.
+    fn of(produit: Produit) -> usize {
+        match produit {
+            Produit::Auto | Produit::Vie => 0,
+            Produit::Sante | Produit::Habitation => 1,
         }
     }
 }
 
-/// Encodes the rows of `shard` of the partitions of `group` into one Parquet file per
-/// partition, when the dataset has a Parquet layer; returns each file's partition index and
-/// entries. Moves the progress bar when `count_progress`.
-fn write_parquet(
-    generator: &Generator,
-    shard: &ShardPlan,
+/// The Parquet output of `partition`.
+fn open(outputs: &ShardOutputs<'_>, partition: Partition) -> io::Result<Output> {
+    outputs
+        .partition(&partition.folder())?
+        .ok_or_else(|| io::Error::other("the dataset has no Parquet layer"))
+}
+
+/// Encodes the rows received until the empty batch that ends them; without that end (the walk
+/// failed), stops without finishing a file.
+fn encode_received(
     outputs: &ShardOutputs<'_>,
-    progress: &Progress,
-    count_progress: bool,
-    group: Group,
-) -> io::Result<Vec<(usize, Vec<FileEntry>)>> {
+    rows: &Receiver<Vec<Mouvement>>,
+) -> io::Result<Vec<PartitionFiles>> {
+    let mut parquet = PartitionedWriter::new(|partition: Partition| open(outputs, partition))?;
+    loop {
+        let batch = rows.recv().map_err(|_| io::Error::other(Stopped))?;
+        if batch.is_empty() {
+            return finish(parquet);
+        }
+        for row in &batch {
+            parquet.push(row)?;
+        }
+    }
+}
+
+/// Finishes every file of `parquet`; returns each one's partition index and entries.
+fn finish<F>(parquet: PartitionedWriter<Output, F>) -> io::Result<Vec<PartitionFiles>>
+where
+    F: FnMut(Partition) -> io::Result<Output>,
+{
     let mut files = Vec::new();
-    if !outputs.has_parquet() {
-        return Ok(files);
-    }
-    let mut parquet = PartitionedWriter::new(|partition: Partition| {
-        outputs
-            .partition(&partition.folder())?
-            .ok_or_else(|| io::Error::other("the dataset has no Parquet layer"))
-    });
-    for (i, row) in generator.rows(shard.rows.clone()).enumerate() {
-        if group.has(row.produit) {
-            parquet.push(&row)?;
-        }
-        if count_progress && (i as u64 + 1).is_multiple_of(PROGRESS_ROWS) {
-            progress.add_rows(PROGRESS_ROWS);
-        }
-    }
     for file in parquet.finish()? {
         let stats = file.stats.delta_json();
         files.push((file.partition.index(), file.inner.finish(file.stats.rows, Some(&stats))?));

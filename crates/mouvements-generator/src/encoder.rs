@@ -128,8 +128,15 @@ impl DateText {
     }
 }
 
-/// Writes rows `start..end` as CSV lines (no header) to `out`, in chunks of [`CHUNK_BYTES`].
-pub fn write_rows<W: Write>(generator: &Generator, start: u64, end: u64, mut out: W) -> io::Result<()> {
+/// Writes rows `start..end` as CSV lines (no header) to `out`, in chunks of [`CHUNK_BYTES`],
+/// and hands each row's draw to `each` (stopping at its first error).
+pub fn write_rows<W: Write>(
+    generator: &Generator,
+    start: u64,
+    end: u64,
+    mut out: W,
+    mut each: impl FnMut(&Draw) -> io::Result<()>,
+) -> io::Result<()> {
     let mut cursor = Cursor::new(generator, start, end);
     let mut id = IdCounter::new(generator.config.first_id() + start);
     let mut chunk = Chunk { buf: vec![0; CHUNK_BYTES + ROW_SLACK], pos: 0 };
@@ -138,6 +145,7 @@ pub fn write_rows<W: Write>(generator: &Generator, start: u64, end: u64, mut out
     let mut pending = cursor.next_draw();
     while let Some(draw) = pending {
         pending = cursor.next_draw();
+        each(&draw)?;
         chunk.put_row(generator, &id, &draw);
         id.increment();
         if chunk.pos >= CHUNK_BYTES {

@@ -185,11 +185,24 @@ impl Generator {
 
     /// Writes the rows of `range` as CSV to `out`, after the header line if `header`.
     /// Writes go out in chunks of about [`CHUNK_BYTES`]; wrap slow writers accordingly.
-    pub fn write_csv<W: Write>(&self, range: Range<u64>, header: bool, mut out: W) -> io::Result<()> {
+    pub fn write_csv<W: Write>(&self, range: Range<u64>, header: bool, out: W) -> io::Result<()> {
+        self.write_csv_and_rows(range, header, out, |_| Ok(()))
+    }
+
+    /// Writes the rows of `range` as CSV to `out` like [`Self::write_csv`], and hands each
+    /// row to `each` as a typed value too, in order: one walk of the rows feeds both, for the
+    /// cost of building the typed row. Stops at the first error of `each` or `out`.
+    pub fn write_csv_and_rows<W: Write>(
+        &self,
+        range: Range<u64>,
+        header: bool,
+        mut out: W,
+        mut each: impl FnMut(Mouvement) -> io::Result<()>,
+    ) -> io::Result<()> {
         if header {
             out.write_all(CSV_HEADER.as_bytes())?;
         }
-        encoder::write_rows(self, range.start, range.end, out)
+        encoder::write_rows(self, range.start, range.end, out, |draw| each(self.mouvement(draw)))
     }
 
     /// The shards of this dataset when cut in `count`.

@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows: u64 = std::env::args().nth(1).map_or(Ok(2_000_000), |a| a.parse())?;
     let generator = Generator::new(GeneratorConfig::with_rows(42, rows)?);
     let started = Instant::now();
-    let mut files = PartitionedWriter::new(|_: Partition| Ok(Vec::new()));
+    let mut files = PartitionedWriter::new(|_: Partition| Ok(Vec::new()))?;
     for row in generator.rows(0..rows) {
         files.push(&row)?;
     }

@@ -8,7 +8,7 @@
 //! use mouvements_lakehouse::{Partition, PartitionedWriter, read_rows};
 //!
 //! let generator = Generator::new(GeneratorConfig::with_rows(42, 10_000)?);
-//! let mut files = PartitionedWriter::new(|_partition: Partition| Ok(Vec::new()));
+//! let mut files = PartitionedWriter::new(|_partition: Partition| Ok(Vec::new()))?;
 //! for row in generator.rows(0..10_000) {
 //!     files.push(&row)?;
 //! }
@@ -21,15 +21,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod column_chunks;
 pub mod delta;
 mod parquet_files;
 mod partition;
 mod read;
 mod stats;
 
-pub use parquet_files::{
-    EncodedFile, FILE_SCHEMA, PartitionedWriter, ROW_GROUP_ROWS, date32, writer_properties,
-};
+pub use parquet_files::{EncodedFile, FILE_SCHEMA, PartitionedWriter, ROW_GROUP_ROWS, date32};
 pub use partition::{PARTITION_COLUMNS, PARTITIONS, Partition};
 pub use read::{ReadError, read_rows};
 pub use stats::{FILE_COLUMNS, FileStats};

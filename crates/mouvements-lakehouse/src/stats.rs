@@ -4,7 +4,10 @@
 
 use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Mouvement, MouvementId, TypeOp};
+use parquet::file::statistics::Statistics;
 use serde_json::{Value, json};
+
+use crate::parquet_files::date32;
 
 /// The columns a data file holds, in file order.
 pub const FILE_COLUMNS: [&str; 5] = ["id_mouvement", "date_op", "type_op", "montant", "agence_id"];
@@ -50,6 +53,53 @@ impl FileStats {
         self.date_max = Some(self.date_max.map_or(row.date_op, |d| d.max(row.date_op)));
         self.types |= 1 << row.type_op.index();
         self.agences |= 1 << row.agence_id.index();
+    }
+
+    /// Adds the rows counted in `other` (a row group's, to its file's).
+    pub(crate) fn merge(&mut self, other: &FileStats) {
+        if other.rows == 0 {
+            return;
+        }
+        for (mine, theirs) in self.ids.iter_mut().zip(&other.ids) {
+            if let Some((lo, hi)) = *theirs {
+                *mine = Some(mine.map_or((lo, hi), |(l, h)| (l.min(lo), h.max(hi))));
+            }
+        }
+        if self.rows == 0 {
+            self.montant_min = other.montant_min;
+            self.montant_max = other.montant_max;
+        } else {
+            self.montant_min = self.montant_min.min(other.montant_min);
+            self.montant_max = self.montant_max.max(other.montant_max);
+        }
+        self.rows += other.rows;
+        self.date_min = match (self.date_min, other.date_min) {
+            (Some(mine), Some(theirs)) => Some(mine.min(theirs)),
+            (mine, theirs) => mine.or(theirs),
+        };
+        // `None` sorts first, so the larger option is the larger date.
+        self.date_max = self.date_max.max(other.date_max);
+        self.types |= other.types;
+        self.agences |= other.agences;
+    }
+
+    /// The Parquet statistics of each column, in file order: the smallest and largest value
+    /// (strings in byte order) and no nulls; `None` without rows.
+    pub(crate) fn parquet_statistics(&self) -> Option<[Statistics; 5]> {
+        let (id_min, id_max) = self.id_range()?;
+        let (type_min, type_max) = self.type_range()?;
+        let (agence_min, agence_max) = self.agence_range()?;
+        let (date_min, date_max) = (self.date_min?, self.date_max?);
+        let text = |lo: &str, hi: &str| {
+            Statistics::byte_array(Some(lo.into()), Some(hi.into()), None, Some(0), false)
+        };
+        Some([
+            text(&id_min, &id_max),
+            Statistics::int32(Some(date32(date_min)), Some(date32(date_max)), None, Some(0), false),
+            text(type_min, type_max),
+            Statistics::int64(Some(self.montant_min), Some(self.montant_max), None, Some(0), false),
+            text(&agence_min.to_string(), &agence_max.to_string()),
+        ])
     }
 
     /// The smallest and largest id in string order (`M10000000` sorts before `M9999999`).

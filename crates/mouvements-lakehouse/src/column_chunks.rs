@@ -1,0 +1,404 @@
+//! The column chunks of a row group, encoded for this schema's five columns: values go
+//! straight into PLAIN pages or dictionary indices, with no Arrow arrays in between, and each
+//! page is compressed with one zstd context per writer. The parquet crate frames the pages
+//! (their headers), splices the chunks into the file and writes its footer.
+
+use std::collections::HashMap;
+use std::io;
+
+use bytes::Bytes;
+use parquet::basic::{Compression, Encoding, PageType, ZstdLevel};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+/// zstd's level: 1 gave the same size as 3 in less time (see the `parquet_files` docs).
+const ZSTD_LEVEL: i32 = 1;
+
+/// Values of a data page at most, as arrow-rs's default.
+const PAGE_ROWS: usize = 20_000;
+
+/// Bytes of a PLAIN data page before compression at most.
+const DATA_PAGE_BYTES: usize = 64 << 10;
+
+/// Bit-packed groups of 8 values in one run at most, so a run's header is one byte.
+const MAX_PACKED_GROUPS: usize = 63;
+
+/// Repeats of one value from which a run is written as one value and a count.
+const MIN_REPEATED_RUN: usize = 8;
+
+/// A dictionary slot no key uses: a date is at least year 1, far above `i32::MIN` days.
+const EMPTY_KEY: i32 = i32::MIN;
+
+fn parquet_error(e: parquet::errors::ParquetError) -> io::Error {
+    io::Error::other(e)
+}
+
+/// Compresses pages with zstd, reusing one context for every page of a writer.
+pub struct Zstd(zstd::bulk::Compressor<'static>);
+
+impl Zstd {
+    /// A compressor at the data files' level.
+    pub fn new() -> io::Result<Self> {
+        zstd::bulk::Compressor::new(ZSTD_LEVEL).map(Self)
+    }
+
+    /// The codec the column metadata names.
+    fn codec() -> Compression {
+        Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).expect("zstd level 1 exists"))
+    }
+}
+
+/// One column chunk's pages, framed and compressed, until its row group is written.
+struct Chunk {
+    out: TrackedWrite<Vec<u8>>,
+    /// Bytes of the pages' headers and uncompressed bodies.
+    uncompressed: i64,
+    has_dictionary: bool,
+    data_pages: i32,
+    data_encoding: Encoding,
+    /// Offset in the chunk of its first data page.
+    first_data_page: Option<i64>,
+}
+
+impl Chunk {
+    fn new(data_encoding: Encoding) -> Self {
+        Self {
+            out: TrackedWrite::new(Vec::new()),
+            uncompressed: 0,
+            has_dictionary: false,
+            data_pages: 0,
+            data_encoding,
+            first_data_page: None,
+        }
+    }
+
+    /// Compresses `body` and appends it as a data page of `values` values, or as the
+    /// dictionary page of `values` entries.
+    fn page(&mut self, zstd: &mut Zstd, body: &[u8], values: u32, dictionary: bool) -> io::Result<()> {
+        let buf = Bytes::from(zstd.0.compress(body)?);
+        let page = if dictionary {
+            Page::DictionaryPage { buf, num_values: values, encoding: Encoding::PLAIN, is_sorted: false }
+        } else {
+            Page::DataPage {
+                buf,
+                num_values: values,
+                encoding: self.data_encoding,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            }
+        };
+        let spec = SerializedPageWriter::new(&mut self.out)
+            .write_page(CompressedPage::new(page, body.len()))
+            .map_err(parquet_error)?;
+        self.uncompressed += spec.uncompressed_size as i64;
+        if dictionary {
+            self.has_dictionary = true;
+        } else {
+            self.data_pages += 1;
+            self.first_data_page.get_or_insert(spec.offset as i64);
+        }
+        Ok(())
+    }
+
+    /// The chunk's bytes and what the file writer needs to splice them in.
+    fn close(
+        self,
+        column: ColumnDescPtr,
+        rows: u64,
+        statistics: Statistics,
+    ) -> io::Result<(Bytes, ColumnCloseResult)> {
+        let Self { out, uncompressed, has_dictionary, data_pages, data_encoding, first_data_page } = self;
+        let bytes = Bytes::from(out.into_inner().map_err(parquet_error)?);
+        let mut encodings = vec![Encoding::PLAIN, Encoding::RLE];
+        let mut page_stats = Vec::new();
+        if has_dictionary {
+            encodings.push(data_encoding);
+            page_stats.push(PageEncodingStats {
+                page_type: PageType::DICTIONARY_PAGE,
+                encoding: Encoding::PLAIN,
+                count: 1,
+            });
+        }
+        page_stats.push(PageEncodingStats {
+            page_type: PageType::DATA_PAGE,
+            encoding: data_encoding,
+            count: data_pages,
+        });
+        let metadata = ColumnChunkMetaData::builder(column)
+            .set_encodings(encodings)
+            .set_compression(Zstd::codec())
+            .set_num_values(rows as i64)
+            .set_total_compressed_size(bytes.len() as i64)
+            .set_total_uncompressed_size(uncompressed)
+            .set_data_page_offset(first_data_page.unwrap_or(0))
+            .set_dictionary_page_offset(has_dictionary.then_some(0))
+            .set_statistics(statistics)
+            .set_page_encoding_stats(page_stats)
+            .build()
+            .map_err(parquet_error)?;
+        let close = ColumnCloseResult {
+            bytes_written: bytes.len() as u64,
+            rows_written: rows,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: None,
+        };
+        Ok((bytes, close))
+    }
+}
+
+/// A column of PLAIN values, compressed a page at a time as the page fills.
+pub struct PlainColumn {
+    page: Vec<u8>,
+    page_values: u32,
+    chunk: Chunk,
+}
+
+impl PlainColumn {
+    /// An empty column.
+    pub fn new() -> Self {
+        Self {
+            page: Vec::with_capacity(DATA_PAGE_BYTES + 32),
+            page_values: 0,
+            chunk: Chunk::new(Encoding::PLAIN),
+        }
+    }
+
+    /// Adds one value, already PLAIN-encoded (a string's 4-byte length, then its bytes).
+    pub fn push(&mut self, zstd: &mut Zstd, plain: &[u8]) -> io::Result<()> {
+        self.page.extend_from_slice(plain);
+        self.page_values += 1;
+        if self.page.len() >= DATA_PAGE_BYTES || self.page_values as usize == PAGE_ROWS {
+            self.flush(zstd)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, zstd: &mut Zstd) -> io::Result<()> {
+        if self.page_values > 0 {
+            self.chunk.page(zstd, &self.page, self.page_values, false)?;
+            self.page.clear();
+            self.page_values = 0;
+        }
+        Ok(())
+    }
+
+    /// The chunk of every value pushed since the last call; the column starts empty again.
+    pub fn close(
+        &mut self,
+        zstd: &mut Zstd,
+        column: ColumnDescPtr,
+        rows: u64,
+        statistics: Statistics,
+    ) -> io::Result<(Bytes, ColumnCloseResult)> {
+        self.flush(zstd)?;
+        std::mem::replace(&mut self.chunk, Chunk::new(Encoding::PLAIN)).close(column, rows, statistics)
+    }
+}
+
+/// A dictionary-encoded column: its distinct values in the order they first appear, and each
+/// value's index into them. Values are known by an `i32` key (a date's days, a label's index),
+/// found through a direct-mapped table of `slots` entries, or a map when two keys collide.
+pub struct DictionaryColumn {
+    slots: Box<[(i32, u16)]>,
+    spilled: HashMap<i32, u16>,
+    /// The dictionary page's body: every entry, PLAIN-encoded.
+    entries: Vec<u8>,
+    entry_count: usize,
+    indices: Vec<u16>,
+    /// The page being encoded.
+    page: Vec<u8>,
+}
+
+impl DictionaryColumn {
+    /// An empty column whose key table has `slots` entries (a power of two).
+    pub fn new(slots: usize) -> Self {
+        debug_assert!(slots.is_power_of_two());
+        Self {
+            slots: vec![(EMPTY_KEY, 0); slots].into_boxed_slice(),
+            spilled: HashMap::new(),
+            entries: Vec::new(),
+            entry_count: 0,
+            indices: Vec::new(),
+            page: Vec::new(),
+        }
+    }
+
+    /// Adds one value known by `key`; `plain` writes its PLAIN encoding the first time it is
+    /// seen. A row group holds at most 65,536 values, so an index fits 16 bits.
+    pub fn push(&mut self, key: i32, plain: impl FnOnce(&mut Vec<u8>)) {
+        let slot = (key as u32 as usize) & (self.slots.len() - 1);
+        let (slot_key, slot_index) = self.slots[slot];
+        let index = if slot_key == key {
+            slot_index
+        } else {
+            let known = if slot_key == EMPTY_KEY { None } else { self.spilled.get(&key).copied() };
+            known.unwrap_or_else(|| {
+                let index = self.entry_count as u16;
+                self.entry_count += 1;
+                plain(&mut self.entries);
+                if slot_key == EMPTY_KEY {
+                    self.slots[slot] = (key, index);
+                } else {
+                    self.spilled.insert(key, index);
+                }
+                index
+            })
+        };
+        self.indices.push(index);
+    }
+
+    /// The chunk of every value pushed since the last call: the dictionary page, then the
+    /// indices in RLE/bit-packed pages. The column starts empty again.
+    pub fn close(
+        &mut self,
+        zstd: &mut Zstd,
+        column: ColumnDescPtr,
+        statistics: Statistics,
+    ) -> io::Result<(Bytes, ColumnCloseResult)> {
+        let mut chunk = Chunk::new(Encoding::RLE_DICTIONARY);
+        chunk.page(zstd, &self.entries, self.entry_count as u32, true)?;
+        let bit_width = bits_for(self.entry_count.saturating_sub(1));
+        for values in self.indices.chunks(PAGE_ROWS) {
+            self.page.clear();
+            self.page.push(bit_width);
+            encode_indices(values, bit_width, &mut self.page);
+            chunk.page(zstd, &self.page, values.len() as u32, false)?;
+        }
+        let rows = self.indices.len() as u64;
+        self.slots.fill((EMPTY_KEY, 0));
+        self.spilled.clear();
+        self.entries.clear();
+        self.entry_count = 0;
+        self.indices.clear();
+        chunk.close(column, rows, statistics)
+    }
+}
+
+/// Bits an index up to `max` needs; at least one, which every reader takes.
+fn bits_for(max: usize) -> u8 {
+    (usize::BITS - max.leading_zeros()).max(1) as u8
+}
+
+/// Appends `values` in Parquet's RLE/bit-packing hybrid: a value repeated at least
+/// [`MIN_REPEATED_RUN`] times is one repeated run, the rest go in groups of 8 bit-packed
+/// values (the last group padded with zeros, which the page's value count leaves unread).
+fn encode_indices(values: &[u16], bit_width: u8, out: &mut Vec<u8>) {
+    let width = usize::from(bit_width);
+    let mut packed = Vec::new();
+    let mut packed_groups = 0;
+    let flush = |packed: &mut Vec<u8>, groups: &mut usize, out: &mut Vec<u8>| {
+        if *groups > 0 {
+            out.push(((*groups as u8) << 1) | 1);
+            out.append(packed);
+            *groups = 0;
+        }
+    };
+    let mut i = 0;
+    while i < values.len() {
+        let value = values[i];
+        let run = values[i..].iter().take_while(|v| **v == value).count();
+        if run >= MIN_REPEATED_RUN {
+            flush(&mut packed, &mut packed_groups, out);
+            write_uleb128(out, (run as u64) << 1);
+            out.extend_from_slice(&value.to_le_bytes()[..width.div_ceil(8)]);
+            i += run;
+        } else {
+            let group = &values[i..values.len().min(i + 8)];
+            let bits =
+                group.iter().enumerate().fold(0u128, |bits, (j, v)| bits | u128::from(*v) << (j * width));
+            packed.extend_from_slice(&bits.to_le_bytes()[..width]);
+            packed_groups += 1;
+            if packed_groups == MAX_PACKED_GROUPS {
+                flush(&mut packed, &mut packed_groups, out);
+            }
+            i += group.len();
+        }
+    }
+    flush(&mut packed, &mut packed_groups, out);
+}
+
+/// Appends `value` as an unsigned LEB128 varint, the form of a run's header.
+fn write_uleb128(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes the hybrid encoding back, as a reader does.
+    fn decode(mut bytes: &[u8], bit_width: u8, count: usize) -> Vec<u16> {
+        let width = usize::from(bit_width);
+        let mut values = Vec::new();
+        while values.len() < count {
+            let (mut header, mut shift) = (0u64, 0);
+            loop {
+                let byte = bytes[0];
+                bytes = &bytes[1..];
+                header |= u64::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte < 0x80 {
+                    break;
+                }
+            }
+            if header & 1 == 1 {
+                for _ in 0..header >> 1 {
+                    let mut word = [0u8; 16];
+                    word[..width].copy_from_slice(&bytes[..width]);
+                    bytes = &bytes[width..];
+                    let bits = u128::from_le_bytes(word);
+                    values.extend((0..8).map(|j| ((bits >> (j * width)) & ((1 << width) - 1)) as u16));
+                }
+            } else {
+                let size = width.div_ceil(8);
+                let mut word = [0u8; 2];
+                word[..size].copy_from_slice(&bytes[..size]);
+                bytes = &bytes[size..];
+                values.extend(std::iter::repeat_n(u16::from_le_bytes(word), (header >> 1) as usize));
+            }
+        }
+        assert!(bytes.is_empty(), "bytes left after the values");
+        values.truncate(count);
+        values
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn indices_decode_to_themselves(
+            runs in proptest::collection::vec((0u16..1000, 1usize..40), 0..200),
+            spread in 1u16..=u16::MAX,
+        ) {
+            let values: Vec<u16> = runs.iter().flat_map(|(v, n)| std::iter::repeat_n(v % spread, *n)).collect();
+            let width = bits_for(values.iter().copied().max().unwrap_or(0).into());
+            let mut out = Vec::new();
+            encode_indices(&values, width, &mut out);
+            proptest::prop_assert_eq!(decode(&out, width, values.len()), values);
+        }
+    }
+
+    #[test]
+    fn an_index_takes_the_bits_of_the_largest_one() {
+        assert_eq!([0, 1, 2, 3, 255, 256, 65_535].map(bits_for), [1, 1, 2, 2, 8, 9, 16]);
+    }
+
+    #[test]
+    fn colliding_keys_keep_their_own_entries() {
+        let mut column = DictionaryColumn::new(4);
+        for key in [1, 5, 1, 9, 5] {
+            column.push(key, |out| out.push(key as u8));
+        }
+        assert_eq!(column.indices, [0, 1, 0, 2, 1]);
+        assert_eq!(column.entries, [1, 5, 9]);
+    }
+}
