@@ -329,7 +329,7 @@ mod tests {
     fn ids_are_written_like_the_csv() {
         for id in [0, 1, 1_234_567, 12_345_678, 9_999_999_999_999_999_999, u64::MAX] {
             let mut plain = Vec::new();
-            plain_text(&mouvements_schema::MouvementId(id).to_string(), &mut plain);
+            plain_text(&MouvementId(id).to_string(), &mut plain);
             let (buf, len) = plain_id(id);
             assert_eq!(buf[..len], plain);
         }
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn dates_count_days_from_1970() {
-        assert_eq!(date32(chrono::NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()), 1);
-        assert_eq!(date32(chrono::NaiveDate::from_ymd_opt(1969, 12, 31).unwrap()), -1);
+        assert_eq!(date32(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()), 1);
+        assert_eq!(date32(NaiveDate::from_ymd_opt(1969, 12, 31).unwrap()), -1);
     }
 }
