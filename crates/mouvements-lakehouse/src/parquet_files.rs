@@ -279,7 +279,9 @@ mod tests {
                 .collect();
             assert_eq!(read, wanted);
             let mut stats = FileStats::default();
-            read.iter().for_each(|r| stats.add(r));
+            for r in &read {
+                stats.add(r);
+            }
             assert_eq!(file.stats, stats);
             files += 1;
         }
