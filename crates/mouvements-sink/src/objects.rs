@@ -20,6 +20,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use tokio::runtime::Handle;
 
 use crate::store::{LOCAL_FLUSH_IN_BATCHES, open_store};
+use crate::writer::WriteTarget;
 use crate::{LakeUrl, ObjectReader, ObjectWriter, Receipt, SinkError, StoreOptions, UploadShape};
 
 /// One listed object.
@@ -186,8 +187,8 @@ impl Objects {
             Some(root) if LOCAL_FLUSH_IN_BATCHES => names.iter().map(|n| root.join(n)).collect(),
             _ => Vec::new(),
         };
-        let store = Arc::clone(&self.store);
-        Ok(ObjectWriter::new(store, paths, local_files, url, gzip, shape, handle.clone(), cancel))
+        let target = WriteTarget { store: Arc::clone(&self.store), paths, local_files, url };
+        Ok(ObjectWriter::new(target, gzip, shape, handle.clone(), cancel))
     }
 
     /// Opens an object for reading, gzip decoded if asked. Blocking: call from a blocking thread.

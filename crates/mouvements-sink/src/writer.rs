@@ -184,18 +184,29 @@ pub struct ObjectWriter {
     local_files: Vec<std::path::PathBuf>,
 }
 
+/// Where an [`ObjectWriter`] stores its bytes.
+pub(crate) struct WriteTarget {
+    /// The store.
+    pub store: Arc<dyn ObjectStore>,
+    /// The objects, each receiving the same bytes.
+    pub paths: Vec<Path>,
+    /// On a local lake, their files (flushed on completion when big enough); else empty.
+    pub local_files: Vec<std::path::PathBuf>,
+    /// The first object's URL, for messages.
+    pub url: String,
+}
+
 impl ObjectWriter {
-    #[allow(clippy::too_many_arguments)] // one constructor, called from one place
+    /// A writer of the same bytes to every object of `target`, gzip-compressed if asked, in
+    /// parts of `shape`; it stops with an error once `cancel` is set.
     pub(crate) fn new(
-        store: Arc<dyn ObjectStore>,
-        paths: Vec<Path>,
-        local_files: Vec<std::path::PathBuf>,
-        url: String,
+        target: WriteTarget,
         gzip: bool,
         shape: UploadShape,
         handle: Handle,
         cancel: Arc<AtomicBool>,
     ) -> Self {
+        let WriteTarget { store, paths, local_files, url } = target;
         let sender = PartSender {
             store,
             destinations: paths.into_iter().map(|path| Destination { path, upload: None }).collect(),
