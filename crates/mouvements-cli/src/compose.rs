@@ -106,7 +106,7 @@ fn walk_into_encoders(
     std::thread::scope(|scope| {
         let mut batches = Vec::new();
         let mut encoders = Vec::new();
-        for _ in Group::HALVES {
+        for _ in 0..ENCODERS {
             let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
             let runtime = &runtime;
             encoders.push(scope.spawn(move || {
@@ -115,7 +115,7 @@ fn walk_into_encoders(
             }));
             batches.push(Batches { sender, rows: Vec::with_capacity(BATCH_ROWS) });
         }
-        let csv = walk(&mut |row| batches[Group::of(row.produit)].push(row))
+        let csv = walk(&mut |row| batches[encoder_of(row.produit)].push(row))
             .and_then(|csv| batches.iter_mut().try_for_each(Batches::end).map(|()| csv));
         // Closed channels stop the encoders if the walk did not end them.
         drop(batches);
@@ -174,24 +174,15 @@ impl Batches {
     }
 }
 
-/// The two halves of the partitions, by product, which split the rows about evenly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Group {
-    /// auto and vie: 35 % + 15 % of the rows.
-    AutoVie,
-    /// santé and habitation: 30 % + 20 %.
-    SanteHabitation,
-}
+/// Parquet encoder threads of a shard, each taking the partitions of two products.
+const ENCODERS: usize = 2;
 
-impl Group {
-    const HALVES: [Group; 2] = [Group::AutoVie, Group::SanteHabitation];
-
-    /// The index in [`Self::HALVES`] of the group of `produit`.
-    fn of(produit: Produit) -> usize {
-        match produit {
-            Produit::Auto | Produit::Vie => 0,
-            Produit::Sante | Produit::Habitation => 1,
-        }
+/// The encoder thread of `produit`'s rows: auto and vie (35 % + 15 % of the rows) go to the
+/// first, santé and habitation (30 % + 20 %) to the second, so each takes about half.
+fn encoder_of(produit: Produit) -> usize {
+    match produit {
+        Produit::Auto | Produit::Vie => 0,
+        Produit::Sante | Produit::Habitation => 1,
     }
 }
 

@@ -186,7 +186,7 @@ impl Generator {
     /// Writes the rows of `range` as CSV to `out`, after the header line if `header`.
     /// Writes go out in chunks of about [`CHUNK_BYTES`]; wrap slow writers accordingly.
     pub fn write_csv<W: Write>(&self, range: Range<u64>, header: bool, out: W) -> io::Result<()> {
-        self.write_csv_and_rows(range, header, out, |_| Ok(()))
+        self.write_csv_with(range, header, out, |_| Ok(()))
     }
 
     /// Writes the rows of `range` as CSV to `out` like [`Self::write_csv`], and hands each
@@ -196,13 +196,25 @@ impl Generator {
         &self,
         range: Range<u64>,
         header: bool,
-        mut out: W,
+        out: W,
         mut each: impl FnMut(Mouvement) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.write_csv_with(range, header, out, |draw| each(self.mouvement(draw)))
+    }
+
+    /// The header line if `header`, then the rows of `range` as CSV, each row's draw handed
+    /// to `each` (a plain CSV builds no typed row).
+    fn write_csv_with<W: Write>(
+        &self,
+        range: Range<u64>,
+        header: bool,
+        mut out: W,
+        each: impl FnMut(&Draw) -> io::Result<()>,
     ) -> io::Result<()> {
         if header {
             out.write_all(CSV_HEADER.as_bytes())?;
         }
-        encoder::write_rows(self, range.start, range.end, out, |draw| each(self.mouvement(draw)))
+        encoder::write_rows(self, range.start, range.end, out, each)
     }
 
     /// The shards of this dataset when cut in `count`.
