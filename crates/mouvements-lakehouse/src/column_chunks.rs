@@ -4,7 +4,7 @@
 //! (their headers), splices the chunks into the file and writes its footer.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write};
 
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, PageType, ZstdLevel};
@@ -102,6 +102,18 @@ impl Chunk {
             self.data_pages += 1;
             self.first_data_page.get_or_insert(spec.offset as i64);
         }
+        Ok(())
+    }
+
+    /// Appends the data pages of `other`, a chunk of data pages only, after this one's.
+    fn append(&mut self, other: Chunk) -> io::Result<()> {
+        debug_assert!(!other.has_dictionary);
+        if other.data_pages > 0 {
+            self.first_data_page.get_or_insert(self.out.bytes_written() as i64);
+        }
+        self.out.write_all(&other.out.into_inner().map_err(parquet_error)?)?;
+        self.uncompressed += other.uncompressed;
+        self.data_pages += other.data_pages;
         Ok(())
     }
 
@@ -205,13 +217,19 @@ impl PlainColumn {
 /// A dictionary-encoded column: its distinct values in the order they first appear, and each
 /// value's index into them. Values are known by an `i32` key (a date's days, a label's index),
 /// found through a direct-mapped table of `slots` entries, or a map when two keys collide.
+/// Indices are encoded and compressed a page at a time as the page fills, each page with the
+/// bits its largest index needs (a page says its own width), so a row group in the making
+/// holds compressed pages, not indices.
 pub struct DictionaryColumn {
     slots: Box<[(i32, u16)]>,
     spilled: HashMap<i32, u16>,
     /// The dictionary page's body: every entry, PLAIN-encoded.
     entries: Vec<u8>,
     entry_count: usize,
+    /// Indices of the page being gathered.
     indices: Vec<u16>,
+    /// The data pages written so far, framed and compressed.
+    data: Chunk,
     /// The page being encoded.
     page: Vec<u8>,
 }
@@ -225,14 +243,15 @@ impl DictionaryColumn {
             spilled: HashMap::new(),
             entries: Vec::new(),
             entry_count: 0,
-            indices: Vec::new(),
+            indices: Vec::with_capacity(PAGE_ROWS),
+            data: Chunk::new(Encoding::RLE_DICTIONARY),
             page: Vec::new(),
         }
     }
 
     /// Adds one value known by `key`; `plain` writes its PLAIN encoding the first time it is
     /// seen. A row group holds at most 65,536 values, so an index fits 16 bits.
-    pub fn push(&mut self, key: i32, plain: impl FnOnce(&mut Vec<u8>)) {
+    pub fn push(&mut self, zstd: &mut Zstd, key: i32, plain: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
         let slot = (key as u32 as usize) & (self.slots.len() - 1);
         let (slot_key, slot_index) = self.slots[slot];
         let index = if slot_key == key {
@@ -252,31 +271,40 @@ impl DictionaryColumn {
             })
         };
         self.indices.push(index);
+        if self.indices.len() == PAGE_ROWS { self.flush(zstd) } else { Ok(()) }
+    }
+
+    /// Encodes the gathered indices as a data page.
+    fn flush(&mut self, zstd: &mut Zstd) -> io::Result<()> {
+        if self.indices.is_empty() {
+            return Ok(());
+        }
+        let bit_width = bits_for(self.entry_count.saturating_sub(1));
+        self.page.clear();
+        self.page.push(bit_width);
+        encode_indices(&self.indices, bit_width, &mut self.page);
+        self.data.page(zstd, &self.page, self.indices.len() as u32, false)?;
+        self.indices.clear();
+        Ok(())
     }
 
     /// The chunk of every value pushed since the last call: the dictionary page, then the
-    /// indices in RLE/bit-packed pages. The column starts empty again.
+    /// indices' pages. The column starts empty again.
     pub fn close(
         &mut self,
         zstd: &mut Zstd,
         column: ColumnDescPtr,
+        rows: u64,
         statistics: Statistics,
     ) -> io::Result<(Bytes, ColumnCloseResult)> {
+        self.flush(zstd)?;
         let mut chunk = Chunk::new(Encoding::RLE_DICTIONARY);
         chunk.page(zstd, &self.entries, self.entry_count as u32, true)?;
-        let bit_width = bits_for(self.entry_count.saturating_sub(1));
-        for values in self.indices.chunks(PAGE_ROWS) {
-            self.page.clear();
-            self.page.push(bit_width);
-            encode_indices(values, bit_width, &mut self.page);
-            chunk.page(zstd, &self.page, values.len() as u32, false)?;
-        }
-        let rows = self.indices.len() as u64;
+        chunk.append(std::mem::replace(&mut self.data, Chunk::new(Encoding::RLE_DICTIONARY)))?;
         self.slots.fill((EMPTY_KEY, 0));
         self.spilled.clear();
         self.entries.clear();
         self.entry_count = 0;
-        self.indices.clear();
         chunk.close(column, rows, statistics)
     }
 }
@@ -395,8 +423,9 @@ mod tests {
     #[test]
     fn colliding_keys_keep_their_own_entries() {
         let mut column = DictionaryColumn::new(4);
+        let mut zstd = Zstd::new().unwrap();
         for key in [1, 5, 1, 9, 5] {
-            column.push(key, |out| out.push(key as u8));
+            column.push(&mut zstd, key, |out| out.push(key as u8)).unwrap();
         }
         assert_eq!(column.indices, [0, 1, 0, 2, 1]);
         assert_eq!(column.entries, [1, 5, 9]);

@@ -127,11 +127,11 @@ impl RowGroup {
         let (id, len) = plain_id(row.id_mouvement.0);
         self.ids.push(zstd, &id[..len])?;
         let days = date32(row.date_op);
-        self.dates.push(days, |out| out.extend_from_slice(&days.to_le_bytes()));
-        self.types.push(row.type_op.index() as i32, |out| plain_text(row.type_op.label(), out));
+        self.dates.push(zstd, days, |out| out.extend_from_slice(&days.to_le_bytes()))?;
+        self.types.push(zstd, row.type_op.index() as i32, |out| plain_text(row.type_op.label(), out))?;
         self.montants.push(zstd, &row.montant.cents().to_le_bytes())?;
         let agence = row.agence_id.index();
-        self.agences.push(agence as i32, |out| plain_text(&AGENCE_LABELS[agence], out));
+        self.agences.push(zstd, agence as i32, |out| plain_text(&AGENCE_LABELS[agence], out))?;
         self.stats.add(row);
         Ok(())
     }
@@ -151,10 +151,10 @@ impl RowGroup {
         let column = |i: usize| PARQUET_SCHEMA.column(i);
         let chunks = [
             self.ids.close(zstd, column(0), stats.rows, ids)?,
-            self.dates.close(zstd, column(1), dates)?,
-            self.types.close(zstd, column(2), types)?,
+            self.dates.close(zstd, column(1), stats.rows, dates)?,
+            self.types.close(zstd, column(2), stats.rows, types)?,
             self.montants.close(zstd, column(3), stats.rows, montants)?,
-            self.agences.close(zstd, column(4), agences)?,
+            self.agences.close(zstd, column(4), stats.rows, agences)?,
         ];
         let error = io::Error::other;
         let mut group = file.next_row_group().map_err(error)?;
