@@ -3,8 +3,9 @@
 //! so `produit=santé` stays a raw UTF-8 folder name as Spark writes it. This module knows
 //! nothing of datasets: the protocol above it decides what to read and write.
 //!
-//! On a local lake, object_store stages a multipart upload in a file named `<name>#<n>` beside
-//! its target and hides such files from listings. A process killed mid-upload leaves one
+//! On a local lake, an upload is staged in a file named `<name>#<n>` beside its target (by
+//! object_store, or by [`ObjectWriter`] writing local files in place), which object_store
+//! hides from listings. A process killed mid-upload leaves one
 //! behind, which Spark reading the folder would ingest, so listings here report them as
 //! [`Listed::leftover`] and [`Objects::delete`] removes them.
 
@@ -58,6 +59,11 @@ impl Objects {
     fn with_local_root(mut self, root: Option<PathBuf>) -> Self {
         self.local_root = root;
         self
+    }
+
+    /// Whether the lake is a local folder.
+    pub(crate) fn is_local(&self) -> bool {
+        self.local_root.is_some()
     }
 
     /// Where the lake lives.
@@ -181,8 +187,8 @@ impl Objects {
     ) -> Result<ObjectWriter, SinkError> {
         let paths = names.iter().map(|n| Self::path(n)).collect::<Result<Vec<_>, _>>()?;
         let url = names.first().map(|n| self.url_of(n)).unwrap_or_default();
-        // Where files are not fsynced one by one (see `make_durable`), big ones are flushed
-        // as they complete.
+        // Where files are not fsynced one by one (see `make_durable`), they are written in
+        // place, and big ones flushed as they complete.
         let local_files = match &self.local_root {
             Some(root) if LOCAL_FLUSH_IN_BATCHES => names.iter().map(|n| root.join(n)).collect(),
             _ => Vec::new(),

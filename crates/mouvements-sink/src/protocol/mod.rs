@@ -88,8 +88,9 @@ pub const LOCAL_SHAPE: UploadShape = UploadShape { part_size: 1 << 20, parts_in_
 pub const CLOUD_SHAPE: UploadShape = UploadShape { part_size: 16 << 20, parts_in_flight: 4 };
 
 /// Parts of Parquet files on local disks: a shard holds one open file per partition, so small
-/// parts keep its memory low (with 1 MiB parts a 50 M-row run held ~75 MiB more per shard).
-pub const LOCAL_PARQUET_SHAPE: UploadShape = UploadShape { part_size: 256 << 10, parts_in_flight: 2 };
+/// parts keep its memory low (with 1 MiB parts a 50 M-row run held ~75 MiB more per shard),
+/// and a local part is one `write` (writes as big as a part skip the buffer).
+pub const LOCAL_PARQUET_SHAPE: UploadShape = UploadShape { part_size: 64 << 10, parts_in_flight: 2 };
 /// Parts of Parquet files on object stores: the smallest part S3 and GCS accept.
 pub const CLOUD_PARQUET_SHAPE: UploadShape = UploadShape { part_size: 5 << 20, parts_in_flight: 2 };
 

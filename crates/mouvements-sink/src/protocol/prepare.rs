@@ -183,7 +183,12 @@ impl Lake {
             key: run_key(&run_id),
             id: run_id,
             shape,
-            parquet_shape: self.parquet_shape.for_expected_size(max_shard_bytes).unwrap_or(shape),
+            // A local file has no part limit: its parts stay small whatever the shard's size.
+            parquet_shape: if self.objects.is_local() {
+                self.parquet_shape
+            } else {
+                self.parquet_shape.for_expected_size(max_shard_bytes).unwrap_or(shape)
+            },
             todo: Vec::new(),
             kept: Vec::new(),
             state: State::Owner(0),
