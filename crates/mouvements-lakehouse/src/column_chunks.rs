@@ -192,6 +192,24 @@ impl PlainColumn {
         Ok(())
     }
 
+    /// Adds one value, PLAIN-encoded in the first `len` bytes of `padded`: the whole array is
+    /// copied (a fixed-size copy, no call) and the padding dropped.
+    pub fn push_padded<const N: usize>(
+        &mut self,
+        zstd: &mut Zstd,
+        padded: &[u8; N],
+        len: usize,
+    ) -> io::Result<()> {
+        let end = self.page.len() + len;
+        self.page.extend_from_slice(padded);
+        self.page.truncate(end);
+        self.page_values += 1;
+        if self.page.len() >= DATA_PAGE_BYTES || self.page_values as usize == PAGE_ROWS {
+            self.flush(zstd)?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self, zstd: &mut Zstd) -> io::Result<()> {
         if self.page_values > 0 {
             self.chunk.page(zstd, &self.page, self.page_values, false)?;
