@@ -89,9 +89,12 @@ fn print_table(rows: &[Row]) {
     }
 }
 
-/// Flushes dirty pages so that one measurement's writeback does not land in the next.
+/// Flushes dirty pages so that one measurement's writeback does not land in the next, and
+/// empties the page cache where allowed (as root): on this development machine a full cache
+/// made the same run up to three times slower, so every run starts from an empty one.
 fn settle() {
     let _ = Command::new("sync").status();
+    let _ = std::fs::write("/proc/sys/vm/drop_caches", "3");
 }
 
 /// The size of everything under `dir`.
@@ -441,12 +444,89 @@ fn bench_scale(bench: &Bench, big: u64, raw: Sample, reference: Sample, table: &
             .map(|(base, this)| (this / base, "RSS at the default rows"));
         table.push(row(format!("generate {n} rows, every layer (peak RSS)"), sample, n, None, ratio));
     }
-    let many =
-        bench.generate_fresh("many", bench.rows, &["-s", "10000", "--layers", "raw"], bench.runs.min(3))?;
+    let many_args = ["-s", "10000", "--layers", "raw"];
+    let many = bench.generate_fresh("many", bench.rows, &many_args, bench.runs.min(3))?;
     let what = format!("generate {} rows × 10,000 shards, raw layer only", bench.rows);
     table.push(row(what, many, bench.rows, None, Some((many.seconds / raw.seconds, "5 shards' time"))));
+    let shape = bench.work.join("many-shape");
+    bench.generate_into(&shape, bench.rows, &many_args)?;
+    let files = data_and_records(&shape)?;
+    let _ = std::fs::remove_dir_all(&shape);
+    let mut folders = 0;
+    let floor = median(bench.runs.min(3), || {
+        let dir = bench.work.join(format!("bare-{folders}"));
+        folders += 1;
+        settle();
+        let seconds = bare_files(&dir, &files)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(Sample { seconds, rss_kib: None })
+    })?;
+    table.push(Row {
+        what: format!(
+            "the same {} files (CSV shards and records) written bare: the file system's floor",
+            files.len()
+        ),
+        seconds: floor.seconds,
+        rows_per_s: None,
+        mb_per_s: None,
+        rss_mib: None,
+        ratio: Some((floor.seconds / raw.seconds, "5 shards' time")),
+    });
     let _ = std::fs::remove_dir_all(bench.work.join("scale"));
     Ok(())
+}
+
+/// The CSV shards and shard records (`raw/_shards/<run>/…`) of a local lake: names relative
+/// to it, and sizes.
+fn data_and_records(lake: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    let mut files = Vec::new();
+    let mut folders = vec![PathBuf::from("raw"), PathBuf::from("raw/_shards")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(lake.join(&folder))? {
+            let entry = entry?;
+            let name = folder.join(entry.file_name());
+            if entry.file_type()?.is_dir() && folder.starts_with("raw/_shards") {
+                folders.push(name);
+            } else if entry.file_type()?.is_file() && !entry.file_name().to_string_lossy().starts_with('_') {
+                files.push((name, entry.metadata()?.len()));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `files` (names and sizes) under `dir` as the barest lake writer would, with no
+/// data to generate: on every core, each file created under a staging name (`<name>#1`),
+/// written in one call and renamed, then one `sync`. Returns the seconds it took.
+fn bare_files(dir: &Path, files: &[(PathBuf, u64)]) -> Result<f64> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let largest = files.iter().map(|(_, size)| *size).max().unwrap_or(0);
+    let bytes = vec![b'x'; usize::try_from(largest)?];
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..threads)
+            .map(|first| {
+                let bytes = &bytes;
+                scope.spawn(move || -> std::io::Result<()> {
+                    for (name, size) in files.iter().skip(first).step_by(threads) {
+                        let path = dir.join(name);
+                        let mut staged = path.clone().into_os_string();
+                        staged.push("#1");
+                        std::fs::create_dir_all(path.parent().unwrap_or(dir))?;
+                        std::fs::write(&staged, &bytes[..*size as usize])?;
+                        std::fs::rename(&staged, &path)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        writers.into_iter().try_for_each(|w| -> Result<()> {
+            w.join().map_err(|_| anyhow::anyhow!("a writer panicked"))??;
+            Ok(())
+        })
+    })?;
+    settle();
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Memory with every row an anomaly and its label, against the budget.
