@@ -378,10 +378,15 @@ impl Lake {
 
     /// Stores a shard's record under its run.
     pub(super) async fn put_record(&self, run: &Run, record: &ShardRecord) -> Result<(), SinkError> {
-        let name = layout::record(&run.key, record.entry.index, run.dataset.shards);
-        let json = serde_json::to_vec_pretty(record).expect("records serialise");
+        let (name, json) = record_object(run, record);
         self.objects.put(&name, Bytes::from(json)).await
     }
+}
+
+/// A shard's record as an object: its name under its run, and its JSON.
+pub(super) fn record_object(run: &Run, record: &ShardRecord) -> (String, Vec<u8>) {
+    let name = layout::record(&run.key, record.entry.index, run.dataset.shards);
+    (name, serde_json::to_vec_pretty(record).expect("records serialise"))
 }
 
 /// The refusal for another run's claim.

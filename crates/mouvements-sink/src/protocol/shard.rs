@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use tokio::runtime::Handle;
 
+use super::prepare::record_object;
 use super::{Run, Step};
 use crate::manifest::{FileEntry, ShardEntry, ShardRecord};
 use crate::{Layer, ObjectWriter, SinkError, crc32c_hex, layout};
@@ -156,7 +157,19 @@ impl Run {
             files: produced.files,
         };
         let record = ShardRecord { run_id: self.id.clone(), dataset: self.dataset, entry };
-        handle.block_on(self.lake.put_record(self, &record))?;
+        // Written like the shard's outputs, from this thread (on a local lake, in place).
+        let (name, json) = record_object(self, &record);
+        let mut writer = self.lake.objects.writer(
+            std::slice::from_ref(&name),
+            false,
+            self.shape,
+            handle,
+            Arc::clone(cancel),
+        )?;
+        writer
+            .write_all(&json)
+            .and_then(|()| writer.finish())
+            .map_err(|source| SinkError::Write { url: self.lake.objects.url_of(&name), source })?;
         self.lake.faults.after(Step::ShardRecorded)?;
         Ok(record.entry)
     }
