@@ -185,11 +185,7 @@ impl PlainColumn {
     /// Adds one value, already PLAIN-encoded (a string's 4-byte length, then its bytes).
     pub fn push(&mut self, zstd: &mut Zstd, plain: &[u8]) -> io::Result<()> {
         self.page.extend_from_slice(plain);
-        self.page_values += 1;
-        if self.page.len() >= DATA_PAGE_BYTES || self.page_values as usize == PAGE_ROWS {
-            self.flush(zstd)?;
-        }
-        Ok(())
+        self.value_added(zstd)
     }
 
     /// Adds one value, PLAIN-encoded in the first `len` bytes of `padded`: the whole array is
@@ -203,6 +199,11 @@ impl PlainColumn {
         let end = self.page.len() + len;
         self.page.extend_from_slice(padded);
         self.page.truncate(end);
+        self.value_added(zstd)
+    }
+
+    /// Counts the value just written to the page, and compresses the page once it is full.
+    fn value_added(&mut self, zstd: &mut Zstd) -> io::Result<()> {
         self.page_values += 1;
         if self.page.len() >= DATA_PAGE_BYTES || self.page_values as usize == PAGE_ROWS {
             self.flush(zstd)?;

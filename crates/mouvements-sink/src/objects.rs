@@ -214,8 +214,7 @@ impl Objects {
         let mut stream = result.into_stream();
         let mut receipt = Receipt::default();
         while let Some(chunk) = stream.try_next().await.map_err(self.error("read", name))? {
-            receipt.crc32c = crc32c::crc32c_append(receipt.crc32c, &chunk);
-            receipt.bytes += chunk.len() as u64;
+            receipt.add(&chunk);
         }
         Ok(Some(receipt))
     }

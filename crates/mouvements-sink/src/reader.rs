@@ -34,8 +34,7 @@ impl Read for StoredBytes {
         let chunk = self.current.split_to(n);
         buf[..n].copy_from_slice(&chunk);
         let mut tally = self.tally.lock().expect("tally lock is never poisoned: no code panics holding it");
-        tally.bytes += n as u64;
-        tally.crc32c = crc32c::crc32c_append(tally.crc32c, &chunk);
+        tally.add(&chunk);
         Ok(n)
     }
 }

@@ -37,6 +37,14 @@ pub struct Receipt {
     pub crc32c: u32,
 }
 
+impl Receipt {
+    /// Counts `bytes` as stored after those counted so far.
+    pub(crate) fn add(&mut self, bytes: &[u8]) {
+        self.crc32c = crc32c::crc32c_append(self.crc32c, bytes);
+        self.bytes += bytes.len() as u64;
+    }
+}
+
 /// How big the upload parts are and how many travel at once, per object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadShape {
@@ -257,14 +265,12 @@ impl Write for PartSender {
         {
             // A local part is one write: a whole part's worth goes straight to the files.
             write_local(files, buf)?;
-            self.receipt.crc32c = crc32c::crc32c_append(self.receipt.crc32c, buf);
-            self.receipt.bytes += buf.len() as u64;
+            self.receipt.add(buf);
             return Ok(buf.len());
         }
         let n = buf.len().min(self.shape.part_size - self.part.len());
         let taken = &buf[..n];
-        self.receipt.crc32c = crc32c::crc32c_append(self.receipt.crc32c, taken);
-        self.receipt.bytes += n as u64;
+        self.receipt.add(taken);
         if self.part.capacity() - self.part.len() < n {
             let wanted = (self.part.len() + n).max(self.part.capacity() * 2).min(self.shape.part_size);
             self.part.reserve(wanted - self.part.len());
