@@ -23,6 +23,7 @@
 
 mod column_chunks;
 pub mod delta;
+mod delta_packing;
 mod parquet_files;
 mod partition;
 mod read;
