@@ -15,6 +15,7 @@
 //! (`tokio::task::spawn_blocking`), never from async code.
 
 use std::io::{self, Write};
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use rustix::fs::Advice;
 use tokio::runtime::Handle;
 
 use crate::ShardFormat;
@@ -87,6 +89,9 @@ struct Destination {
 struct LocalFile {
     path: PathBuf,
     staged: Option<(std::fs::File, PathBuf)>,
+    /// Bytes written so far, and how many of them were handed to the disk's write-back.
+    written: u64,
+    written_back: u64,
 }
 
 impl LocalFile {
@@ -96,6 +101,23 @@ impl LocalFile {
             self.staged = Some(create_staged(&self.path)?);
         }
         Ok(&mut self.staged.as_mut().expect("the file was just created").0)
+    }
+
+    /// Writes `bytes` at the end of the file, and starts the write-back of every
+    /// [`WRITE_BACK_EACH_BYTES`] written, without waiting for it.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file()?.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        let pending = self.written - self.written_back;
+        if pending >= WRITE_BACK_EACH_BYTES {
+            let (file, _) = self.staged.as_ref().expect("the file was just written");
+            // `POSIX_FADV_DONTNEED` starts the write-back of the range's dirty pages and
+            // returns (it drops only clean pages, and these are not clean yet). A hint: its
+            // failure changes when the bytes reach the disk, not whether.
+            let _ = rustix::fs::fadvise(file, self.written_back, NonZeroU64::new(pending), Advice::DontNeed);
+            self.written_back = self.written;
+        }
+        Ok(())
     }
 
     /// Closes the staging file, flushing it to disk first when asked, and renames it into place.
@@ -144,7 +166,7 @@ fn create_staged(path: &std::path::Path) -> io::Result<(std::fs::File, PathBuf)>
 
 /// Writes `bytes` to every file of `files`.
 fn write_local(files: &mut [LocalFile], bytes: &[u8]) -> io::Result<()> {
-    files.iter_mut().try_for_each(|file| file.file()?.write_all(bytes))
+    files.iter_mut().try_for_each(|file| file.write(bytes))
 }
 
 /// Where the parts go.
@@ -299,6 +321,12 @@ enum Body {
 /// files wait for the commit, where one flush covers thousands of them.
 pub const FLUSH_EACH_BYTES: u64 = 8 << 20;
 
+/// Local files start the write-back of each this many bytes as soon as they are written, so
+/// that the disk works while the rows are made, and the flush of a complete file, or the
+/// commit's, waits for the last bytes only (10 M rows, every layer: the cores stood idle
+/// 0.1 s each time two shards flushed their CSV at once, three times a run).
+pub const WRITE_BACK_EACH_BYTES: u64 = 1 << 20;
+
 /// An object being written; see the module docs.
 pub struct ObjectWriter {
     url: String,
@@ -335,7 +363,10 @@ impl ObjectWriter {
             Destinations::Store { store, objects }
         } else {
             Destinations::Local(
-                local_files.into_iter().map(|path| LocalFile { path, staged: None }).collect(),
+                local_files
+                    .into_iter()
+                    .map(|path| LocalFile { path, staged: None, written: 0, written_back: 0 })
+                    .collect(),
             )
         };
         let sender = PartSender {
