@@ -150,26 +150,33 @@ fn normal_cdf(x: f64) -> f64 {
     if x >= 0.0 { 1.0 - 0.5 * erfc } else { 0.5 * erfc }
 }
 
-/// The amount at quantile `p` of a law (a mixture of log-normals), euros: closed form for one
+/// A law's quantile function (a mixture of log-normals), in euros: closed form for one
 /// component; for a mixture, its distribution on a fine grid of log-amounts, inverted.
-fn quantile_at(law: &[Component], p: f64) -> f64 {
-    if let [one] = law {
-        return one.median_eur * detmath::exp(one.sigma * detmath::normal_quantile(p));
-    }
-    let grid = MixtureGrid::new(law);
-    grid.quantile(p)
+enum QuantileFunction<'a> {
+    LogNormal(&'a Component),
+    Mixture(MixtureGrid),
 }
 
-/// The amounts at the quantiles `(k + 0.5) / (QUANTILES + 1)`, for `k` in `0..=QUANTILES`.
-fn quantiles(law: &[Component]) -> Vec<f64> {
-    let points = (0..=QUANTILES).map(|k| (k as f64 + 0.5) / (QUANTILES + 1) as f64);
-    if let [one] = law {
-        return points
-            .map(|p| one.median_eur * detmath::exp(one.sigma * detmath::normal_quantile(p)))
-            .collect();
+impl<'a> QuantileFunction<'a> {
+    fn new(law: &'a [Component]) -> Self {
+        match law {
+            [one] => Self::LogNormal(one),
+            _ => Self::Mixture(MixtureGrid::new(law)),
+        }
     }
-    let grid = MixtureGrid::new(law);
-    points.map(|p| grid.quantile(p)).collect()
+
+    /// The amount at quantile `p`.
+    fn at(&self, p: f64) -> f64 {
+        match self {
+            Self::LogNormal(one) => one.median_eur * detmath::exp(one.sigma * detmath::normal_quantile(p)),
+            Self::Mixture(grid) => grid.quantile(p),
+        }
+    }
+
+    /// The amounts at the quantiles `(k + 0.5) / (QUANTILES + 1)`, for `k` in `0..=QUANTILES`.
+    fn table(&self) -> Vec<f64> {
+        (0..=QUANTILES).map(|k| self.at((k as f64 + 0.5) / (QUANTILES + 1) as f64)).collect()
+    }
 }
 
 /// A mixture's distribution function on a grid of log-amounts, from 9 spreads below its
@@ -189,10 +196,14 @@ impl MixtureGrid {
             law.iter().map(|c| detmath::ln(c.median_eur) + 9.0 * c.sigma).fold(f64::NEG_INFINITY, f64::max);
         let ln_x: Vec<f64> =
             (0..=Self::STEPS).map(|i| lo + (hi - lo) * i as f64 / Self::STEPS as f64).collect();
+        let ln_medians: Vec<f64> = law.iter().map(|c| detmath::ln(c.median_eur)).collect();
         let cdf = ln_x
             .iter()
             .map(|x| {
-                law.iter().map(|c| c.share * normal_cdf((x - detmath::ln(c.median_eur)) / c.sigma)).sum()
+                law.iter()
+                    .zip(&ln_medians)
+                    .map(|(c, ln_median)| c.share * normal_cdf((x - ln_median) / c.sigma))
+                    .sum()
             })
             .collect();
         Self { ln_x, cdf }
@@ -235,7 +246,8 @@ impl CompiledTables {
                 }
                 // The law's shape: its quantiles over its median, in 1/2^16. Laws of one
                 // log-normal with the same spread share theirs.
-                let quantiles = quantiles(&reference.components);
+                let quantile_function = QuantileFunction::new(&reference.components);
+                let quantiles = quantile_function.table();
                 let median = quantiles[QUANTILES / 2];
                 let shape: [i32; QUANTILES + 1] = std::array::from_fn(|k| {
                     (quantiles[k] / median * f64::from(1u32 << SCALE_SHIFT))
@@ -259,7 +271,7 @@ impl CompiledTables {
                         bases[t.index()][p.index()][c.index()] = base.round() as i64;
                     }
                 }
-                let extreme = quantile_at(&reference.components, 0.999);
+                let extreme = quantile_function.at(0.999);
                 anomaly_base[t.index()][p.index()] = (extreme * 100.0 * highest).round() as i64;
             }
         }
