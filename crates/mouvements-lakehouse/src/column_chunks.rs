@@ -15,7 +15,7 @@ use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-use crate::delta_packing::{DeltaPacker, PrefixPacker, write_uleb128};
+use crate::delta_packing::{DeltaPacker, Padded, PrefixPacker, write_uleb128};
 
 /// zstd's level: 1 gave the same size as 3 in less time (see the `parquet_files` docs).
 const ZSTD_LEVEL: i32 = 1;
@@ -250,9 +250,9 @@ impl PrefixColumn {
         }
     }
 
-    /// Adds one string.
-    pub fn push(&mut self, zstd: &mut Zstd, value: &[u8]) -> io::Result<()> {
-        self.strings.push(value);
+    /// Adds one string, the first `len` bytes of `value`.
+    pub fn push(&mut self, zstd: &mut Zstd, value: &Padded, len: usize) -> io::Result<()> {
+        self.strings.push(value, len);
         if self.strings.suffix_bytes() >= DATA_PAGE_BYTES || self.strings.len() == PAGE_ROWS {
             self.flush(zstd)?;
         }
@@ -301,6 +301,9 @@ pub struct DictionaryColumn {
     data: Chunk,
     /// The page being encoded.
     page: Vec<u8>,
+    /// The last key pushed and its index: rows of a day come together, so a date is most
+    /// often the one before (the table's slot, a likely cache miss, is then not read).
+    last: (i32, u16),
 }
 
 impl DictionaryColumn {
@@ -315,32 +318,38 @@ impl DictionaryColumn {
             indices: Vec::with_capacity(PAGE_ROWS),
             data: Chunk::new(Encoding::RLE_DICTIONARY, true),
             page: Vec::new(),
+            last: (EMPTY_KEY, 0),
         }
     }
 
     /// Adds one value known by `key`; `plain` writes its PLAIN encoding the first time it is
     /// seen. A row group holds at most 65,536 values, so an index fits 16 bits.
     pub fn push(&mut self, zstd: &mut Zstd, key: i32, plain: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
-        let slot = (key as u32 as usize) & (self.slots.len() - 1);
-        let (slot_key, slot_index) = self.slots[slot];
-        let index = if slot_key == key {
-            slot_index
-        } else {
-            let known = if slot_key == EMPTY_KEY { None } else { self.spilled.get(&key).copied() };
-            known.unwrap_or_else(|| {
-                let index = self.entry_count as u16;
-                self.entry_count += 1;
-                plain(&mut self.entries);
-                if slot_key == EMPTY_KEY {
-                    self.slots[slot] = (key, index);
-                } else {
-                    self.spilled.insert(key, index);
-                }
-                index
-            })
-        };
+        let index = if key == self.last.0 { self.last.1 } else { self.index_of(key, plain) };
+        self.last = (key, index);
         self.indices.push(index);
         if self.indices.len() == PAGE_ROWS { self.flush(zstd) } else { Ok(()) }
+    }
+
+    /// The index of `key`'s entry, added (PLAIN-encoded by `plain`) if it is new.
+    fn index_of(&mut self, key: i32, plain: impl FnOnce(&mut Vec<u8>)) -> u16 {
+        let slot = (key as u32 as usize) & (self.slots.len() - 1);
+        let (slot_key, slot_index) = self.slots[slot];
+        if slot_key == key {
+            return slot_index;
+        }
+        let known = if slot_key == EMPTY_KEY { None } else { self.spilled.get(&key).copied() };
+        known.unwrap_or_else(|| {
+            let index = self.entry_count as u16;
+            self.entry_count += 1;
+            plain(&mut self.entries);
+            if slot_key == EMPTY_KEY {
+                self.slots[slot] = (key, index);
+            } else {
+                self.spilled.insert(key, index);
+            }
+            index
+        })
     }
 
     /// Encodes the gathered indices as a data page.
@@ -371,6 +380,7 @@ impl DictionaryColumn {
         chunk.page(zstd, &self.entries, self.entry_count as u32, true)?;
         chunk.append(std::mem::replace(&mut self.data, Chunk::new(Encoding::RLE_DICTIONARY, true)))?;
         self.slots.fill((EMPTY_KEY, 0));
+        self.last = (EMPTY_KEY, 0);
         self.spilled.clear();
         self.entries.clear();
         self.entry_count = 0;

@@ -96,26 +96,54 @@ fn pack(values: &[u64; MINIBLOCK_VALUES], width: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&(bits as u64).to_le_bytes()[..filled as usize / 8]);
 }
 
+/// Bytes of the longest string a [`PrefixPacker`] takes (an id takes at most 20).
+pub const MAX_STRING_BYTES: usize = 24;
+
+/// A string of at most [`MAX_STRING_BYTES`] bytes, at the start of a fixed-size array (what
+/// follows it is ignored): it is copied and compared in registers, with no call.
+pub type Padded = [u8; MAX_STRING_BYTES];
+
 /// Strings encoded as DELTA_BYTE_ARRAY as they come: the lengths of the prefixes they share
 /// with the string before, then the rest of each as DELTA_LENGTH_BYTE_ARRAY (the rest's
 /// lengths, then their bytes one after the other).
-#[derive(Default)]
 pub struct PrefixPacker {
     prefixes: DeltaPacker,
     suffix_lengths: DeltaPacker,
     suffixes: Vec<u8>,
-    previous: Vec<u8>,
+    previous: Padded,
+    previous_len: usize,
+}
+
+impl Default for PrefixPacker {
+    fn default() -> Self {
+        Self {
+            prefixes: DeltaPacker::default(),
+            suffix_lengths: DeltaPacker::default(),
+            suffixes: Vec::new(),
+            previous: [0; MAX_STRING_BYTES],
+            previous_len: 0,
+        }
+    }
 }
 
 impl PrefixPacker {
-    /// Adds the next string.
-    pub fn push(&mut self, value: &[u8]) {
-        let prefix = common_prefix(&self.previous, value);
+    /// Adds the next string, the first `len` bytes of `value`.
+    pub fn push(&mut self, value: &Padded, len: usize) {
+        let prefix = common_prefix(&self.previous, value).min(len).min(self.previous_len);
         self.prefixes.push(prefix as i64);
-        self.suffix_lengths.push((value.len() - prefix) as i64);
-        self.suffixes.extend_from_slice(&value[prefix..]);
-        self.previous.clear();
-        self.previous.extend_from_slice(value);
+        self.suffix_lengths.push((len - prefix) as i64);
+        if len <= 16 {
+            // The suffix shifted down in a register, stored as 16 bytes, cut to its length.
+            let word = u128::from_le_bytes(value[..16].try_into().expect("16 bytes"));
+            let end = self.suffixes.len() + len - prefix;
+            let suffix = word.checked_shr(8 * prefix as u32).unwrap_or(0);
+            self.suffixes.extend_from_slice(&suffix.to_le_bytes());
+            self.suffixes.truncate(end);
+        } else {
+            self.suffixes.extend_from_slice(&value[prefix..len]);
+        }
+        self.previous = *value;
+        self.previous_len = len;
     }
 
     /// Strings added since the page began.
@@ -135,23 +163,20 @@ impl PrefixPacker {
         self.suffix_lengths.finish(out);
         out.extend_from_slice(&self.suffixes);
         self.suffixes.clear();
-        self.previous.clear();
+        self.previous_len = 0;
     }
 }
 
-/// Bytes `a` and `b` share at their start, compared eight at a time.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= n {
-        let word = |s: &[u8]| u64::from_le_bytes(s[i..i + 8].try_into().expect("eight bytes"));
-        let differ = word(a) ^ word(b);
-        if differ != 0 {
-            return i + differ.trailing_zeros() as usize / 8;
-        }
-        i += 8;
+/// Bytes two padded strings share at their start (past their lengths too), compared 16 and
+/// then 8 at a time.
+fn common_prefix(a: &Padded, b: &Padded) -> usize {
+    let head = |s: &Padded| u128::from_le_bytes(s[..16].try_into().expect("16 bytes"));
+    let tail = |s: &Padded| u64::from_le_bytes(s[16..].try_into().expect("8 bytes"));
+    let differ = head(a) ^ head(b);
+    if differ != 0 {
+        return differ.trailing_zeros() as usize / 8;
     }
-    i + a[i..n].iter().zip(&b[i..n]).take_while(|(x, y)| x == y).count()
+    16 + ((tail(a) ^ tail(b)).trailing_zeros() as usize / 8).min(8)
 }
 
 /// `value` zigzag-mapped to an unsigned number: 0, -1, 1, -2… to 0, 1, 2, 3…
@@ -234,6 +259,13 @@ mod tests {
         values
     }
 
+    /// `s` at the start of a padded array, followed by garbage.
+    fn padded(s: &[u8]) -> Padded {
+        let mut padded = [b'x'; MAX_STRING_BYTES];
+        padded[..s.len()].copy_from_slice(s);
+        padded
+    }
+
     /// `values` encoded.
     fn packed(values: &[i64]) -> Vec<u8> {
         let mut packer = DeltaPacker::default();
@@ -255,7 +287,7 @@ mod tests {
     fn round_trip_strings(strings: &[Vec<u8>]) -> Vec<Vec<u8>> {
         let mut page = PrefixPacker::default();
         for s in strings {
-            page.push(s);
+            page.push(&padded(s), s.len());
         }
         let mut body = Vec::new();
         page.finish(&mut body);
@@ -277,15 +309,16 @@ mod tests {
         }
 
         #[test]
-        fn strings_decode_to_themselves(strings in proptest::collection::vec("[M0-9]{0,20}", 1..300)) {
+        fn strings_decode_to_themselves(strings in proptest::collection::vec("[M0-9]{0,24}", 1..300)) {
             let strings: Vec<Vec<u8>> = strings.into_iter().map(String::into_bytes).collect();
             prop_assert_eq!(round_trip_strings(&strings), strings);
         }
 
         #[test]
-        fn the_common_prefix_is_the_shared_start(a in "[ab]{0,20}", b in "[ab]{0,20}") {
+        fn the_common_prefix_is_the_shared_start(a in "[ab]{0,24}", b in "[ab]{0,24}") {
             let naive = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-            prop_assert_eq!(common_prefix(a.as_bytes(), b.as_bytes()), naive);
+            let shared = common_prefix(&padded(a.as_bytes()), &padded(b.as_bytes()));
+            prop_assert_eq!(shared.min(a.len()).min(b.len()), naive);
         }
     }
 
@@ -296,7 +329,7 @@ mod tests {
             .to_vec();
         let mut page = PrefixPacker::default();
         for id in &ids {
-            page.push(id);
+            page.push(&padded(id), id.len());
         }
         assert_eq!(page.suffixes, b"M8000005821999999910000000");
         let mut prefixes = DeltaPacker::default();

@@ -22,6 +22,7 @@ use std::io::{self, Write};
 use std::sync::{Arc, LazyLock};
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Mouvement};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::file::properties::WriterProperties;
@@ -29,6 +30,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::SchemaDescPtr;
 
 use crate::column_chunks::{DeltaColumn, DictionaryColumn, PrefixColumn, Zstd};
+use crate::delta_packing::{MAX_STRING_BYTES, Padded};
 use crate::stats::FileStats;
 use crate::{PARTITIONS, Partition};
 
@@ -76,18 +78,15 @@ static PROPERTIES: LazyLock<Arc<WriterProperties>> = LazyLock::new(|| {
 });
 
 /// The days since 1970-01-01 of a date, as Parquet's DATE holds it.
-pub fn date32(date: chrono::NaiveDate) -> i32 {
+pub fn date32(date: NaiveDate) -> i32 {
     chrono::Datelike::num_days_from_ce(&date) - UNIX_EPOCH_DAYS_FROM_CE
 }
 
-/// Bytes of the longest id: `M` and 20 digits.
-const ID_BYTES: usize = 21;
-
 /// `id` as the CSV writes it (`M` and at least 7 digits) at the start of a buffer, and its
 /// length.
-fn id_text(id: u64) -> ([u8; ID_BYTES], usize) {
+fn id_text(id: u64) -> (Padded, usize) {
     let digits = id.checked_ilog10().map_or(1, |l| l as usize + 1).max(7);
-    let mut buf = [b'0'; ID_BYTES];
+    let mut buf = [b'0'; MAX_STRING_BYTES];
     buf[0] = b'M';
     let mut n = id;
     for digit in buf[1..=digits].iter_mut().rev() {
@@ -97,10 +96,10 @@ fn id_text(id: u64) -> ([u8; ID_BYTES], usize) {
     (buf, 1 + digits)
 }
 
-/// `id` as the CSV writes it (`M`, 7 or 8 digits) in the first bytes of 16, and its length;
+/// `id` as the CSV writes it (`M`, 7 or 8 digits) at the start of a buffer, and its length;
 /// `None` from 100,000,000 on. The digits are made in registers, four at a time, and stored
 /// at once: the byte-by-byte [`id_text`] stalled the copy that followed it.
-fn short_id_text(id: u64) -> Option<([u8; 16], usize)> {
+fn short_id_text(id: u64) -> Option<(Padded, usize)> {
     /// Four ASCII digits of `n` < 10,000, the first in the lowest byte.
     fn four(n: u32) -> u64 {
         let (high, low) = (n / 100, n % 100);
@@ -111,7 +110,9 @@ fn short_id_text(id: u64) -> Option<([u8; 16], usize)> {
     // Below 10,000,000 the first of the eight digits is a `0`, which the id does not have.
     let (count, digits) = if id >= 10_000_000 { (8, eight) } else { (7, eight >> 8) };
     let word = u128::from(b'M') | u128::from(digits) << 8;
-    Some((word.to_le_bytes(), 1 + count))
+    let mut padded = [0; MAX_STRING_BYTES];
+    padded[..16].copy_from_slice(&word.to_le_bytes());
+    Some((padded, 1 + count))
 }
 
 /// A string PLAIN-encoded: its length in 4 bytes, then its bytes.
@@ -128,6 +129,8 @@ struct RowGroup {
     montants: DeltaColumn,
     agences: DictionaryColumn,
     stats: FileStats,
+    /// The last date pushed and its days since 1970: rows of a day come together.
+    last_date: (NaiveDate, i32),
 }
 
 impl RowGroup {
@@ -139,17 +142,21 @@ impl RowGroup {
             montants: DeltaColumn::new(),
             agences: DictionaryColumn::new(LABEL_SLOTS),
             stats: FileStats::default(),
+            last_date: (NaiveDate::MIN, date32(NaiveDate::MIN)),
         }
     }
 
     fn push(&mut self, zstd: &mut Zstd, row: &Mouvement) -> io::Result<()> {
         if let Some((id, len)) = short_id_text(row.id_mouvement.0) {
-            self.ids.push(zstd, &id[..len])?;
+            self.ids.push(zstd, &id, len)?;
         } else {
             let (id, len) = id_text(row.id_mouvement.0);
-            self.ids.push(zstd, &id[..len])?;
+            self.ids.push(zstd, &id, len)?;
         }
-        let days = date32(row.date_op);
+        if row.date_op != self.last_date.0 {
+            self.last_date = (row.date_op, date32(row.date_op));
+        }
+        let days = self.last_date.1;
         self.dates.push(zstd, days, |out| out.extend_from_slice(&days.to_le_bytes()))?;
         self.types.push(zstd, row.type_op.index() as i32, |out| plain_text(row.type_op.label(), out))?;
         self.montants.push(zstd, row.montant.cents())?;
