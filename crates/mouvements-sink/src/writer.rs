@@ -108,21 +108,33 @@ impl LocalFile {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.file()?.write_all(bytes)?;
         self.written += bytes.len() as u64;
-        let pending = self.written - self.written_back;
-        if pending >= WRITE_BACK_EACH_BYTES {
-            let (file, _) = self.staged.as_ref().expect("the file was just written");
-            // `POSIX_FADV_DONTNEED` starts the write-back of the range's dirty pages and
-            // returns (it drops only clean pages, and these are not clean yet). A hint: its
-            // failure changes when the bytes reach the disk, not whether.
-            let _ = rustix::fs::fadvise(file, self.written_back, NonZeroU64::new(pending), Advice::DontNeed);
-            self.written_back = self.written;
+        if self.written - self.written_back >= WRITE_BACK_EACH_BYTES {
+            self.start_write_back();
         }
         Ok(())
     }
 
-    /// Closes the staging file, flushing it to disk first when asked, and renames it into place.
+    /// Starts the write-back of the bytes written since the last call, without waiting for it.
+    fn start_write_back(&mut self) {
+        let Some((file, _)) = &self.staged else { return };
+        // `POSIX_FADV_DONTNEED` starts the write-back of the range's dirty pages and returns
+        // (it drops only clean pages, and these are not clean yet). A hint: its failure
+        // changes when the bytes reach the disk, not whether.
+        let pending = NonZeroU64::new(self.written - self.written_back);
+        if pending.is_some() {
+            let _ = rustix::fs::fadvise(file, self.written_back, pending, Advice::DontNeed);
+        }
+        self.written_back = self.written;
+    }
+
+    /// Closes the staging file, flushing it to disk first when asked (else starting the
+    /// write-back of its last bytes, which the commit's flush then finds done), and renames it
+    /// into place.
     fn publish(&mut self, flush: bool) -> io::Result<()> {
         self.file()?;
+        if !flush {
+            self.start_write_back();
+        }
         let (file, staged) = self.staged.take().expect("the file was just created");
         if flush {
             file.sync_data()?;
