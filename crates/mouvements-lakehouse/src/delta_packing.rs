@@ -9,6 +9,15 @@ const BLOCK_VALUES: usize = 128;
 const MINIBLOCKS: usize = 4;
 const MINIBLOCK_VALUES: usize = BLOCK_VALUES / MINIBLOCKS;
 
+/// Values gathered for a page and written as its body.
+pub trait PagePacker: Default {
+    /// Values added since the page began.
+    fn len(&self) -> usize;
+
+    /// Appends the page's body to `out` and starts again empty.
+    fn finish(&mut self, out: &mut Vec<u8>);
+}
+
 /// Integers encoded as DELTA_BINARY_PACKED as they come, a block of 128 at a time: per
 /// block its smallest delta, the bit width of each miniblock of 32, and the miniblocks' deltas
 /// above the smallest, bit-packed; [`finish`](Self::finish) puts the header (block size,
@@ -40,25 +49,6 @@ impl DeltaPacker {
         self.count += 1;
     }
 
-    /// Values added since the page began.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    /// Appends the encoded values to `out` and starts again empty.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.deltas.is_empty() {
-            self.write_block();
-        }
-        write_uleb128(out, BLOCK_VALUES as u64);
-        write_uleb128(out, MINIBLOCKS as u64);
-        write_uleb128(out, self.count as u64);
-        write_uleb128(out, zigzag(self.first));
-        out.extend_from_slice(&self.blocks);
-        self.blocks.clear();
-        self.count = 0;
-    }
-
     fn write_block(&mut self) {
         let min = self.deltas.iter().copied().min().unwrap_or(0);
         write_uleb128(&mut self.blocks, zigzag(min));
@@ -74,6 +64,25 @@ impl DeltaPacker {
             pack(&above, width, &mut self.blocks);
         }
         self.deltas.clear();
+    }
+}
+
+impl PagePacker for DeltaPacker {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.deltas.is_empty() {
+            self.write_block();
+        }
+        write_uleb128(out, BLOCK_VALUES as u64);
+        write_uleb128(out, MINIBLOCKS as u64);
+        write_uleb128(out, self.count as u64);
+        write_uleb128(out, zigzag(self.first));
+        out.extend_from_slice(&self.blocks);
+        self.blocks.clear();
+        self.count = 0;
     }
 }
 
@@ -146,19 +155,21 @@ impl PrefixPacker {
         self.previous_len = len;
     }
 
-    /// Strings added since the page began.
-    pub fn len(&self) -> usize {
-        self.prefixes.len()
-    }
-
     /// Bytes the suffixes take so far.
     pub fn suffix_bytes(&self) -> usize {
         self.suffixes.len()
     }
+}
+
+impl PagePacker for PrefixPacker {
+    /// Strings added since the page began.
+    fn len(&self) -> usize {
+        self.prefixes.len()
+    }
 
     /// Appends the encoded strings to `out` and starts again empty (the next string shares
     /// no prefix: readers start each page afresh).
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
+    fn finish(&mut self, out: &mut Vec<u8>) {
         self.prefixes.finish(out);
         self.suffix_lengths.finish(out);
         out.extend_from_slice(&self.suffixes);
