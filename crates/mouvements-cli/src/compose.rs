@@ -198,9 +198,9 @@ fn open(outputs: &ShardOutputs<'_>, partition: Partition) -> io::Result<Output> 
         .ok_or_else(|| io::Error::other("the dataset has no Parquet layer"))
 }
 
-/// Encodes the rows received until the empty batch that ends them; without that end (the walk
-/// failed), stops without finishing a file.
-/// Encoded batches go back through `give_back`, emptied.
+/// Encodes the rows received until the empty batch that ends them, giving each encoded batch
+/// back, emptied, through `give_back`; without that end (the walk failed), stops without
+/// finishing a file.
 fn encode_received(
     outputs: &ShardOutputs<'_>,
     rows: &Receiver<Vec<Mouvement>>,

@@ -1,7 +1,8 @@
 //! The column chunks of a row group, encoded for this schema's five columns: values go
 //! straight into delta-encoded pages or dictionary indices, with no Arrow arrays in between,
-//! and each page that zstd shrinks is compressed with one zstd context per writer. The parquet crate frames the pages
-//! (their headers), splices the chunks into the file and writes its footer.
+//! and each page that zstd shrinks is compressed with one zstd context per writer. The
+//! parquet crate frames the pages (their headers), splices the chunks into the file and
+//! writes its footer.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -148,10 +149,13 @@ impl Chunk {
         } = self;
         let bytes = Bytes::from(out.into_inner().map_err(parquet_error)?);
         // The levels' encoding is named though a required column has none, as arrow-rs does.
-        let mut encodings = vec![data_encoding, Encoding::RLE];
+        let encodings = if has_dictionary {
+            vec![Encoding::PLAIN, Encoding::RLE, data_encoding]
+        } else {
+            vec![data_encoding, Encoding::RLE]
+        };
         let mut page_stats = Vec::new();
         if has_dictionary {
-            encodings = vec![Encoding::PLAIN, Encoding::RLE, data_encoding];
             page_stats.push(PageEncodingStats {
                 page_type: PageType::DICTIONARY_PAGE,
                 encoding: Encoding::PLAIN,

@@ -1,8 +1,8 @@
 //! Parquet's delta encodings, as a page's body: DELTA_BINARY_PACKED for integers (each value
 //! as its difference from the one before, bit-packed by blocks of 128) and DELTA_BYTE_ARRAY
 //! for strings (each as the length of the prefix it shares with the string before, and the
-//! rest). Amounts and sorted ids take fewer bytes this way than PLAIN pages after zstd, with
-//! no compression at all.
+//! rest). Amounts take as few bytes this way as PLAIN pages after zstd, with no compression
+//! at all; sorted ids, fewer even before zstd.
 
 /// Values of a block, and of each of its miniblocks.
 const BLOCK_VALUES: usize = 128;

@@ -147,12 +147,9 @@ impl RowGroup {
     }
 
     fn push(&mut self, zstd: &mut Zstd, row: &Mouvement) -> io::Result<()> {
-        if let Some((id, len)) = short_id_text(row.id_mouvement.0) {
-            self.ids.push(zstd, &id, len)?;
-        } else {
-            let (id, len) = id_text(row.id_mouvement.0);
-            self.ids.push(zstd, &id, len)?;
-        }
+        let id = row.id_mouvement.0;
+        let (text, len) = short_id_text(id).unwrap_or_else(|| id_text(id));
+        self.ids.push(zstd, &text, len)?;
         if row.date_op != self.last_date.0 {
             self.last_date = (row.date_op, date32(row.date_op));
         }
