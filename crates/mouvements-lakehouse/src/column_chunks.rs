@@ -249,6 +249,7 @@ impl DeltaColumn {
     }
 
     /// Adds one value.
+    #[inline(always)]
     pub fn push(&mut self, zstd: &mut Zstd, value: i64) -> io::Result<()> {
         self.values.push(value);
         self.value_added(zstd, false)
@@ -262,6 +263,7 @@ impl PrefixColumn {
     }
 
     /// Adds one string, the first `len` bytes of `value`.
+    #[inline(always)]
     pub fn push(&mut self, zstd: &mut Zstd, value: &Padded, len: usize) -> io::Result<()> {
         self.values.push(value, len);
         let full = self.values.suffix_bytes() >= DATA_PAGE_BYTES;
@@ -310,6 +312,7 @@ impl DictionaryColumn {
 
     /// Adds one value known by `key`; `plain` writes its PLAIN encoding the first time it is
     /// seen. A row group holds at most 65,536 values, so an index fits 16 bits.
+    #[inline(always)]
     pub fn push(&mut self, zstd: &mut Zstd, key: i32, plain: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
         let index = if key == self.last.0 { self.last.1 } else { self.index_of(key, plain) };
         self.last = (key, index);
@@ -318,6 +321,7 @@ impl DictionaryColumn {
     }
 
     /// The index of `key`'s entry, added (PLAIN-encoded by `plain`) if it is new.
+    #[inline(always)]
     fn index_of(&mut self, key: i32, plain: impl FnOnce(&mut Vec<u8>)) -> u16 {
         let slot = (key as u32 as usize) & (self.slots.len() - 1);
         let (slot_key, slot_index) = self.slots[slot];
@@ -336,6 +340,12 @@ impl DictionaryColumn {
             }
             index
         })
+    }
+
+    /// The keys of the values pushed since the column was last closed, each once.
+    pub fn keys(&self) -> impl Iterator<Item = i32> + '_ {
+        let slotted = self.slots.iter().map(|(key, _)| *key).filter(|key| *key != EMPTY_KEY);
+        slotted.chain(self.spilled.keys().copied())
     }
 
     /// Encodes the gathered indices as a data page.

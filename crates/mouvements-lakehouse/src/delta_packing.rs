@@ -23,47 +23,67 @@ pub trait PagePacker: Default {
 /// above the smallest, bit-packed; [`finish`](Self::finish) puts the header (block size,
 /// miniblocks per block, value count, first value) before them. The last miniblock is padded
 /// with zeros to its full size; miniblocks past the last value have width 0 and no bytes.
-#[derive(Default)]
 pub struct DeltaPacker {
     count: usize,
     first: i64,
-    last: i64,
-    /// Deltas of the block being gathered.
-    deltas: Vec<i64>,
+    /// The value before the block being gathered.
+    base: i64,
+    /// Values of the block being gathered (past the first value), and how many: stored as
+    /// they come, their deltas taken a block at a time.
+    block: [i64; BLOCK_VALUES],
+    in_block: usize,
     /// The blocks encoded so far.
     blocks: Vec<u8>,
 }
 
+impl Default for DeltaPacker {
+    fn default() -> Self {
+        Self { count: 0, first: 0, base: 0, block: [0; BLOCK_VALUES], in_block: 0, blocks: Vec::new() }
+    }
+}
+
 impl DeltaPacker {
     /// Adds the next value.
+    #[inline(always)]
     pub fn push(&mut self, value: i64) {
         if self.count == 0 {
             self.first = value;
+            self.base = value;
         } else {
-            self.deltas.push(value.wrapping_sub(self.last));
-            if self.deltas.len() == BLOCK_VALUES {
+            self.block[self.in_block] = value;
+            self.in_block += 1;
+            if self.in_block == BLOCK_VALUES {
                 self.write_block();
             }
         }
-        self.last = value;
         self.count += 1;
     }
 
     fn write_block(&mut self) {
-        let min = self.deltas.iter().copied().min().unwrap_or(0);
+        // The values become their deltas, in place.
+        let deltas = &mut self.block[..self.in_block];
+        let (mut previous, mut min) = (self.base, i64::MAX);
+        for slot in deltas.iter_mut() {
+            let value = *slot;
+            *slot = value.wrapping_sub(previous);
+            min = min.min(*slot);
+            previous = value;
+        }
+        self.base = previous;
         write_uleb128(&mut self.blocks, zigzag(min));
         let widths_at = self.blocks.len();
         self.blocks.extend_from_slice(&[0; MINIBLOCKS]);
-        for (i, miniblock) in self.deltas.chunks(MINIBLOCK_VALUES).enumerate() {
-            let mut above = [0u64; MINIBLOCK_VALUES];
+        for (i, miniblock) in deltas.chunks(MINIBLOCK_VALUES).enumerate() {
+            let (mut above, mut all) = ([0u64; MINIBLOCK_VALUES], 0);
             for (slot, delta) in above.iter_mut().zip(miniblock) {
                 *slot = delta.wrapping_sub(min) as u64;
+                all |= *slot;
             }
-            let width = 64 - above.iter().fold(0, |all, v| all | v).leading_zeros();
+            let width = 64 - all.leading_zeros();
             self.blocks[widths_at + i] = width as u8;
             pack(&above, width, &mut self.blocks);
         }
-        self.deltas.clear();
+        self.in_block = 0;
     }
 }
 
@@ -73,7 +93,7 @@ impl PagePacker for DeltaPacker {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.deltas.is_empty() {
+        if self.in_block > 0 {
             self.write_block();
         }
         write_uleb128(out, BLOCK_VALUES as u64);
@@ -86,23 +106,31 @@ impl PagePacker for DeltaPacker {
     }
 }
 
-/// Appends the 32 values of a miniblock in `width` bits each, the first in the lowest bits.
+/// Appends the 32 values of a miniblock in `width` bits each (values below 2^width), the
+/// first in the lowest bits: `4 * width` bytes, gathered in a 64-bit word stored whole as it
+/// fills.
 fn pack(values: &[u64; MINIBLOCK_VALUES], width: u32, out: &mut Vec<u8>) {
     if width == 0 {
         return;
     }
-    let (mut bits, mut filled) = (0u128, 0);
+    let bytes = MINIBLOCK_VALUES * width as usize / 8;
+    let start = out.len();
+    // Room for a whole last word: the bytes past the miniblock are cut below.
+    out.resize(start + bytes + 8, 0);
+    let (mut word, mut filled, mut at) = (0u64, 0, start);
     for value in values {
-        bits |= u128::from(*value) << filled;
+        word |= value << filled;
         filled += width;
         if filled >= 64 {
-            out.extend_from_slice(&(bits as u64).to_le_bytes());
-            bits >>= 64;
+            out[at..at + 8].copy_from_slice(&word.to_le_bytes());
+            at += 8;
             filled -= 64;
+            // The bits of `value` that did not fit.
+            word = if filled == 0 { 0 } else { value >> (width - filled) };
         }
     }
-    // 32 values of `width` bits end on a 32-bit boundary.
-    out.extend_from_slice(&(bits as u64).to_le_bytes()[..filled as usize / 8]);
+    out[at..at + 8].copy_from_slice(&word.to_le_bytes());
+    out.truncate(start + bytes);
 }
 
 /// Bytes of the longest string a [`PrefixPacker`] takes (an id takes at most 20).
@@ -137,6 +165,7 @@ impl Default for PrefixPacker {
 
 impl PrefixPacker {
     /// Adds the next string, the first `len` bytes of `value`.
+    #[inline(always)]
     pub fn push(&mut self, value: &Padded, len: usize) {
         let prefix = common_prefix(&self.previous, value).min(len).min(self.previous_len);
         self.prefixes.push(prefix as i64);

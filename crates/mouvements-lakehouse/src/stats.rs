@@ -7,7 +7,7 @@ use mouvements_schema::{AgenceId, Mouvement, MouvementId, TypeOp};
 use parquet::file::statistics::Statistics;
 use serde_json::{Value, json};
 
-use crate::parquet_files::date32;
+use crate::parquet_files::{UNIX_EPOCH_DAYS_FROM_CE, date32};
 
 /// The columns a data file holds, in file order.
 pub const FILE_COLUMNS: [&str; 5] = ["id_mouvement", "date_op", "type_op", "montant", "agence_id"];
@@ -37,7 +37,14 @@ pub struct FileStats {
 impl FileStats {
     /// Counts one row.
     pub fn add(&mut self, row: &Mouvement) {
-        let id = row.id_mouvement.0;
+        self.add_id_and_amount(row.id_mouvement.0, row.montant.cents());
+        self.add_labels([date32(row.date_op)], [row.type_op.index() as i32], [row.agence_id.index() as i32]);
+    }
+
+    /// Counts one row by its id and amount only; its date, type and agency are counted with
+    /// [`add_labels`](Self::add_labels) (a Parquet writer takes them from its dictionaries
+    /// once per row group).
+    pub(crate) fn add_id_and_amount(&mut self, id: u64, cents: i64) {
         // Ids of 7 and 8 digits, the usual ones, without a logarithm (17 instructions).
         let length = match id {
             0..10_000_000 => 7,
@@ -47,17 +54,31 @@ impl FileStats {
         let slot = &mut self.ids[length - 7];
         *slot = Some(slot.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
         if self.rows == 0 {
-            self.montant_min = row.montant.cents();
-            self.montant_max = row.montant.cents();
+            self.montant_min = cents;
+            self.montant_max = cents;
         } else {
-            self.montant_min = self.montant_min.min(row.montant.cents());
-            self.montant_max = self.montant_max.max(row.montant.cents());
+            self.montant_min = self.montant_min.min(cents);
+            self.montant_max = self.montant_max.max(cents);
         }
         self.rows += 1;
-        self.date_min = Some(self.date_min.map_or(row.date_op, |d| d.min(row.date_op)));
-        self.date_max = Some(self.date_max.map_or(row.date_op, |d| d.max(row.date_op)));
-        self.types |= 1 << row.type_op.index();
-        self.agences |= 1 << row.agence_id.index();
+    }
+
+    /// Counts dates (days since 1970), types and agencies (their indices) seen in the rows,
+    /// each once or more.
+    pub(crate) fn add_labels(
+        &mut self,
+        days: impl IntoIterator<Item = i32>,
+        types: impl IntoIterator<Item = i32>,
+        agences: impl IntoIterator<Item = i32>,
+    ) {
+        for day in days {
+            let date = NaiveDate::from_num_days_from_ce_opt(day + UNIX_EPOCH_DAYS_FROM_CE)
+                .expect("a date32 of a NaiveDate is a NaiveDate");
+            self.date_min = Some(self.date_min.map_or(date, |d| d.min(date)));
+            self.date_max = Some(self.date_max.map_or(date, |d| d.max(date)));
+        }
+        self.types |= types.into_iter().fold(0, |seen, index| seen | 1 << index);
+        self.agences |= agences.into_iter().fold(0, |seen, index| seen | 1 << index);
     }
 
     /// Adds the rows counted in `other` (a row group's, to its file's).
