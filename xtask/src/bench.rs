@@ -195,31 +195,35 @@ struct Bench {
 }
 
 impl Bench {
-    /// The median of `generate -o <work>/<name> -n rows <extra…>` from an empty folder.
+    /// The median of `generate -o <folder> -n rows <extra…>`, each run into a new folder;
+    /// returns the last run's lake (see [`Bench::fresh_runs`]).
     fn generate(&self, name: &str, rows: u64, extra: &[&str], runs: usize) -> Result<(Sample, PathBuf)> {
-        let lake = self.work.join(name);
-        let sample = median(runs, || {
-            let _ = std::fs::remove_dir_all(&lake);
-            self.generate_into(&lake, rows, extra)
-        })?;
-        Ok((sample, lake))
+        self.fresh_runs(name, runs, |lake| self.generate_into(lake, rows, extra))
     }
 
-    /// The median of `runs` runs of `generate`, each into a folder of its own, all removed at
-    /// the end: on a file system without a journal, ext4 skips inodes deleted in the last
-    /// minutes when it creates files, so 10,000 shards written just after deleting 10,000
-    /// took 4× longer than into a fresh folder.
-    fn generate_fresh(&self, name: &str, rows: u64, extra: &[&str], runs: usize) -> Result<Sample> {
+    /// The median of `runs` runs of `once`, each given a new folder `<work>/<name>-<i>` to
+    /// write; returns it with the last run's folder, the others removed once every run is
+    /// done. No run writes where files were just deleted: on a file system without a
+    /// journal, ext4 skips inodes deleted in the last minutes when it creates files, so
+    /// 10,000 shards written just after deleting 10,000 took 4× longer than into a new folder,
+    /// and every layer (215 files) spent 7 % of its time in that search.
+    fn fresh_runs(
+        &self,
+        name: &str,
+        runs: usize,
+        mut once: impl FnMut(&Path) -> Result<Sample>,
+    ) -> Result<(Sample, PathBuf)> {
         let mut folders = Vec::new();
         let sample = median(runs, || {
-            let lake = self.work.join(format!("{name}-{}", folders.len()));
-            folders.push(lake.clone());
-            self.generate_into(&lake, rows, extra)
+            let folder = self.work.join(format!("{name}-{}", folders.len()));
+            folders.push(folder.clone());
+            once(&folder)
         });
+        let last = folders.pop().filter(|_| sample.is_ok());
         for folder in folders {
             let _ = std::fs::remove_dir_all(folder);
         }
-        sample
+        Ok((sample?, last.context("the benchmark asked for no run")?))
     }
 
     /// One measured `generate -o lake -n rows <extra…>`.
@@ -347,14 +351,11 @@ fn bench_layers(
     let duck = python.and_then(|py| {
         let py = py.to_string_lossy().into_owned();
         let glob = format!("{}/raw/mouvements-*.csv", raw_lake.display());
-        let out = bench.work.join("duckdb-parquet");
-        let out_text = out.to_string_lossy().into_owned();
-        let sample = median(bench.runs, || {
-            let _ = std::fs::remove_dir_all(&out);
+        let sample = bench.fresh_runs("duckdb-parquet", bench.runs, |out| {
             settle();
-            Ok(measure(&py, &["-c", DUCKDB_PARQUET, &glob, &out_text])?.0)
+            Ok(measure(&py, &["-c", DUCKDB_PARQUET, &glob, &out.to_string_lossy()])?.0)
         });
-        match sample.and_then(|s| Ok((s, tree_bytes(&out)?))) {
+        match sample.and_then(|(s, out)| Ok((s, tree_bytes(&out)?))) {
             Ok(found) => Some(found),
             Err(e) => {
                 println!("skipping the DuckDB Parquet peer: {e}");
@@ -445,7 +446,8 @@ fn bench_scale(bench: &Bench, big: u64, raw: Sample, reference: Sample, table: &
         table.push(row(format!("generate {n} rows, every layer (peak RSS)"), sample, n, None, ratio));
     }
     let many_args = ["-s", "10000", "--layers", "raw"];
-    let many = bench.generate_fresh("many", bench.rows, &many_args, bench.runs.min(3))?;
+    let (many, lake) = bench.generate("many", bench.rows, &many_args, bench.runs.min(3))?;
+    let _ = std::fs::remove_dir_all(lake);
     let what = format!("generate {} rows × 10,000 shards, raw layer only", bench.rows);
     table.push(row(what, many, bench.rows, None, Some((many.seconds / raw.seconds, "5 shards' time"))));
     let shape = bench.work.join("many-shape");
