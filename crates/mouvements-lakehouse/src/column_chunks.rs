@@ -415,7 +415,12 @@ fn encode_indices(values: &[u16], bit_width: u8, out: &mut Vec<u8>) {
     let mut i = 0;
     while i < values.len() {
         let value = values[i];
-        let run = values[i..].iter().take_while(|v| **v == value).count();
+        // Types and agencies change from a row to the next: one comparison says so.
+        let run = if values.get(i + 1) == Some(&value) {
+            values[i..].iter().take_while(|v| **v == value).count()
+        } else {
+            1
+        };
         if run >= MIN_REPEATED_RUN {
             flush(&mut packed, &mut packed_groups, out);
             write_uleb128(out, (run as u64) << 1);
@@ -423,9 +428,14 @@ fn encode_indices(values: &[u16], bit_width: u8, out: &mut Vec<u8>) {
             i += run;
         } else {
             let group = &values[i..values.len().min(i + 8)];
-            let bits =
-                group.iter().enumerate().fold(0u128, |bits, (j, v)| bits | u128::from(*v) << (j * width));
-            packed.extend_from_slice(&bits.to_le_bytes()[..width]);
+            if width <= 8 {
+                let bits = group.iter().enumerate().fold(0u64, |bits, (j, v)| bits | u64::from(*v) << (j * width));
+                packed.extend_from_slice(&bits.to_le_bytes()[..width]);
+            } else {
+                let bits =
+                    group.iter().enumerate().fold(0u128, |bits, (j, v)| bits | u128::from(*v) << (j * width));
+                packed.extend_from_slice(&bits.to_le_bytes()[..width]);
+            }
             packed_groups += 1;
             if packed_groups == MAX_PACKED_GROUPS {
                 flush(&mut packed, &mut packed_groups, out);

@@ -26,19 +26,26 @@ pub trait PagePacker: Default {
 pub struct DeltaPacker {
     count: usize,
     first: i64,
-    /// The value before the block being gathered.
-    base: i64,
-    /// Values of the block being gathered (past the first value), and how many: stored as
-    /// they come, their deltas taken a block at a time.
-    block: [i64; BLOCK_VALUES],
+    last: i64,
+    /// Deltas of the block being gathered, how many, and the smallest (`i64::MAX` when none).
+    deltas: [i64; BLOCK_VALUES],
     in_block: usize,
+    min_delta: i64,
     /// The blocks encoded so far.
     blocks: Vec<u8>,
 }
 
 impl Default for DeltaPacker {
     fn default() -> Self {
-        Self { count: 0, first: 0, base: 0, block: [0; BLOCK_VALUES], in_block: 0, blocks: Vec::new() }
+        Self {
+            count: 0,
+            first: 0,
+            last: 0,
+            deltas: [0; BLOCK_VALUES],
+            in_block: 0,
+            min_delta: i64::MAX,
+            blocks: Vec::new(),
+        }
     }
 }
 
@@ -48,28 +55,21 @@ impl DeltaPacker {
     pub fn push(&mut self, value: i64) {
         if self.count == 0 {
             self.first = value;
-            self.base = value;
         } else {
-            self.block[self.in_block] = value;
+            let delta = value.wrapping_sub(self.last);
+            self.deltas[self.in_block] = delta;
+            self.min_delta = self.min_delta.min(delta);
             self.in_block += 1;
             if self.in_block == BLOCK_VALUES {
                 self.write_block();
             }
         }
+        self.last = value;
         self.count += 1;
     }
 
     fn write_block(&mut self) {
-        // The values become their deltas, in place.
-        let deltas = &mut self.block[..self.in_block];
-        let (mut previous, mut min) = (self.base, i64::MAX);
-        for slot in deltas.iter_mut() {
-            let value = *slot;
-            *slot = value.wrapping_sub(previous);
-            min = min.min(*slot);
-            previous = value;
-        }
-        self.base = previous;
+        let (deltas, min) = (&self.deltas[..self.in_block], self.min_delta);
         write_uleb128(&mut self.blocks, zigzag(min));
         let widths_at = self.blocks.len();
         self.blocks.extend_from_slice(&[0; MINIBLOCKS]);
@@ -84,6 +84,7 @@ impl DeltaPacker {
             pack(&above, width, &mut self.blocks);
         }
         self.in_block = 0;
+        self.min_delta = i64::MAX;
     }
 }
 
