@@ -16,22 +16,40 @@ pub const FILE_COLUMNS: [&str; 5] = ["id_mouvement", "date_op", "type_op", "mont
 const ID_LENGTHS: usize = 13;
 
 /// Statistics of one data file.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStats {
     /// Rows.
     pub rows: u64,
-    /// Smallest and largest id number per digit count (7 to 19 digits): ids of one length
-    /// sort as strings the way their numbers do, so the string order's extremes are among
-    /// these, without a string comparison per row.
-    ids: [Option<(u64, u64)>; ID_LENGTHS],
+    /// Smallest and largest id number per digit count (7 to 19 digits; `(u64::MAX, 0)` for a
+    /// count not seen): ids of one length sort as strings the way their numbers do, so the
+    /// string order's extremes are among these, without a string comparison per row.
+    ids: [(u64, u64); ID_LENGTHS],
     date_min: Option<NaiveDate>,
     date_max: Option<NaiveDate>,
     /// Types seen, one bit per [`TypeOp::index`].
     types: u32,
+    /// The smallest and largest amount (`i64::MAX` and `i64::MIN` before the first row).
     montant_min: i64,
     montant_max: i64,
     /// Agencies seen, one bit per [`AgenceId::index`].
     agences: u64,
+}
+
+impl Default for FileStats {
+    /// No rows: every extreme at the value any row replaces, so that rows and files are
+    /// counted in with a minimum and a maximum, without a first-row case.
+    fn default() -> Self {
+        Self {
+            rows: 0,
+            ids: [(u64::MAX, 0); ID_LENGTHS],
+            date_min: None,
+            date_max: None,
+            types: 0,
+            montant_min: i64::MAX,
+            montant_max: i64::MIN,
+            agences: 0,
+        }
+    }
 }
 
 impl FileStats {
@@ -51,15 +69,10 @@ impl FileStats {
             10_000_000..100_000_000 => 8,
             _ => id.ilog10() as usize + 1,
         };
-        let slot = &mut self.ids[length - 7];
-        *slot = Some(slot.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
-        if self.rows == 0 {
-            self.montant_min = cents;
-            self.montant_max = cents;
-        } else {
-            self.montant_min = self.montant_min.min(cents);
-            self.montant_max = self.montant_max.max(cents);
-        }
+        let (lo, hi) = &mut self.ids[length - 7];
+        (*lo, *hi) = ((*lo).min(id), (*hi).max(id));
+        self.montant_min = self.montant_min.min(cents);
+        self.montant_max = self.montant_max.max(cents);
         self.rows += 1;
     }
 
@@ -83,21 +96,11 @@ impl FileStats {
 
     /// Adds the rows counted in `other` (a row group's, to its file's).
     pub(crate) fn merge(&mut self, other: &FileStats) {
-        if other.rows == 0 {
-            return;
+        for ((lo, hi), (their_lo, their_hi)) in self.ids.iter_mut().zip(&other.ids) {
+            (*lo, *hi) = ((*lo).min(*their_lo), (*hi).max(*their_hi));
         }
-        for (mine, theirs) in self.ids.iter_mut().zip(&other.ids) {
-            if let Some((lo, hi)) = *theirs {
-                *mine = Some(mine.map_or((lo, hi), |(l, h)| (l.min(lo), h.max(hi))));
-            }
-        }
-        if self.rows == 0 {
-            self.montant_min = other.montant_min;
-            self.montant_max = other.montant_max;
-        } else {
-            self.montant_min = self.montant_min.min(other.montant_min);
-            self.montant_max = self.montant_max.max(other.montant_max);
-        }
+        self.montant_min = self.montant_min.min(other.montant_min);
+        self.montant_max = self.montant_max.max(other.montant_max);
         self.rows += other.rows;
         self.date_min = match (self.date_min, other.date_min) {
             (Some(mine), Some(theirs)) => Some(mine.min(theirs)),
@@ -133,7 +136,7 @@ impl FileStats {
         let mut texts = self
             .ids
             .iter()
-            .flatten()
+            .filter(|(lo, hi)| lo <= hi)
             .map(|(lo, hi)| (MouvementId(*lo).to_string(), MouvementId(*hi).to_string()));
         let first = texts.next()?;
         Some(texts.fold(first, |(lo, hi), (l, h)| (lo.min(l), hi.max(h))))
