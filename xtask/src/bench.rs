@@ -215,7 +215,11 @@ impl Bench {
     ) -> Result<(Sample, PathBuf)> {
         let mut folders = Vec::new();
         let sample = median(runs, || {
-            let folder = self.work.join(format!("{name}-{}", folders.len()));
+            // The first number free: a name measured twice keeps each call's last folder.
+            let folder = (0..)
+                .map(|i| self.work.join(format!("{name}-{i}")))
+                .find(|folder| !folder.exists())
+                .expect("a free folder name");
             folders.push(folder.clone());
             once(&folder)
         });
