@@ -429,7 +429,8 @@ fn encode_indices(values: &[u16], bit_width: u8, out: &mut Vec<u8>) {
         } else {
             let group = &values[i..values.len().min(i + 8)];
             if width <= 8 {
-                let bits = group.iter().enumerate().fold(0u64, |bits, (j, v)| bits | u64::from(*v) << (j * width));
+                let bits =
+                    group.iter().enumerate().fold(0u64, |bits, (j, v)| bits | u64::from(*v) << (j * width));
                 packed.extend_from_slice(&bits.to_le_bytes()[..width]);
             } else {
                 let bits =
