@@ -216,10 +216,11 @@ impl Bench {
         let mut folders = Vec::new();
         let sample = median(runs, || {
             // The first number free: a name measured twice keeps each call's last folder.
-            let folder = (0..)
-                .map(|i| self.work.join(format!("{name}-{i}")))
-                .find(|folder| !folder.exists())
-                .expect("a free folder name");
+            let mut i = 0;
+            while self.work.join(format!("{name}-{i}")).exists() {
+                i += 1;
+            }
+            let folder = self.work.join(format!("{name}-{i}"));
             folders.push(folder.clone());
             once(&folder)
         });

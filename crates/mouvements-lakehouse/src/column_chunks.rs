@@ -258,7 +258,7 @@ impl DeltaColumn {
     }
 
     /// Adds one value.
-    #[inline(always)]
+    #[inline]
     pub fn push(&mut self, zstd: &mut Zstd, value: i64) -> io::Result<()> {
         self.values.push(value);
         self.value_added(zstd, false)
@@ -272,7 +272,7 @@ impl PrefixColumn {
     }
 
     /// Adds one string, the first `len` bytes of `value`.
-    #[inline(always)]
+    #[inline]
     pub fn push(&mut self, zstd: &mut Zstd, value: &Padded, len: usize) -> io::Result<()> {
         self.values.push(value, len);
         let full = self.values.suffix_bytes() >= DATA_PAGE_BYTES;
@@ -321,7 +321,7 @@ impl DictionaryColumn {
 
     /// Adds one value known by `key`; `plain` writes its PLAIN encoding the first time it is
     /// seen. A row group holds at most 65,536 values, so an index fits 16 bits.
-    #[inline(always)]
+    #[inline]
     pub fn push(&mut self, zstd: &mut Zstd, key: i32, plain: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
         let index = if key == self.last.0 { self.last.1 } else { self.index_of(key, plain) };
         self.last = (key, index);
@@ -330,7 +330,7 @@ impl DictionaryColumn {
     }
 
     /// The index of `key`'s entry, added (PLAIN-encoded by `plain`) if it is new.
-    #[inline(always)]
+    #[inline]
     fn index_of(&mut self, key: i32, plain: impl FnOnce(&mut Vec<u8>)) -> u16 {
         let slot = (key as u32 as usize) & (self.slots.len() - 1);
         let (slot_key, slot_index) = self.slots[slot];

@@ -51,7 +51,7 @@ impl Default for DeltaPacker {
 
 impl DeltaPacker {
     /// Adds the next value.
-    #[inline(always)]
+    #[inline]
     pub fn push(&mut self, value: i64) {
         if self.count == 0 {
             self.first = value;
@@ -166,7 +166,7 @@ impl Default for PrefixPacker {
 
 impl PrefixPacker {
     /// Adds the next string, the first `len` bytes of `value`.
-    #[inline(always)]
+    #[inline]
     pub fn push(&mut self, value: &Padded, len: usize) {
         let prefix = common_prefix(&self.previous, value).min(len).min(self.previous_len);
         self.prefixes.push(prefix as i64);

@@ -105,7 +105,7 @@ fn short_id_text(id: u64) -> Option<(Padded, usize)> {
         return None;
     }
     // Lanes of 32 bits: the high four digits in the low lane, the low four in the high one.
-    let thousands = id / 10_000 | (id % 10_000) << 32;
+    let thousands = (id / 10_000) | ((id % 10_000) << 32);
     // Each lane divided by 100 (exact below 10,000: 10,486 / 2^20 is 1/100 by excess).
     let hundreds_high = ((thousands * 10_486) >> 20) & (0x7f << 32 | 0x7f);
     let hundreds_low = thousands - 100 * hundreds_high;
