@@ -54,6 +54,14 @@ fn measure(program: &str, args: &[&str]) -> Result<(Sample, String)> {
 /// The median time and the median peak RSS of `runs` measurements.
 fn median(runs: usize, mut once: impl FnMut() -> Result<Sample>) -> Result<Sample> {
     let samples: Vec<Sample> = (0..runs).map(|_| once()).collect::<Result<_>>()?;
+    median_of(&samples)
+}
+
+/// The median time and peak memory of `samples` (at least one).
+fn median_of(samples: &[Sample]) -> Result<Sample> {
+    if samples.is_empty() {
+        bail!("the benchmark asked for no run");
+    }
     let mut seconds: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
     seconds.sort_by(f64::total_cmp);
     let mut rss: Vec<u64> = samples.iter().filter_map(|s| s.rss_kib).collect();
@@ -198,37 +206,56 @@ impl Bench {
     /// The median of `generate -o <folder> -n rows <extra…>`, each run into a new folder;
     /// returns the last run's lake (see [`Bench::fresh_runs`]).
     fn generate(&self, name: &str, rows: u64, extra: &[&str], runs: usize) -> Result<(Sample, PathBuf)> {
-        self.fresh_runs(name, runs, |lake| self.generate_into(lake, rows, extra))
+        let [one] = self.fresh_runs([name], runs, |_, lake| self.generate_into(lake, rows, extra))?;
+        Ok(one)
     }
 
-    /// The median of `runs` runs of `once`, each given a new folder `<work>/<name>-<i>` to
-    /// write; returns it with the last run's folder, the others removed once every run is
-    /// done. No run writes where files were just deleted: on a file system without a
-    /// journal, ext4 skips inodes deleted in the last minutes when it creates files, so
-    /// 10,000 shards written just after deleting 10,000 took 4× longer than into a new folder,
-    /// and every layer (215 files) spent 7 % of its time in that search.
-    fn fresh_runs(
+    /// The medians of `runs` runs of `once(i, folder)` for each of `names`, run in turn (the
+    /// first name's run, the second's, then the first's again…), so that the machine's speed
+    /// drifting from one minute to the next weighs on each alike and their ratio holds; each
+    /// run is given a new folder `<work>/<name>-<n>` to write. Returns each name's median with
+    /// its last run's folder, the others removed once every run is done. No run writes where
+    /// files were just deleted: on a file system without a journal, ext4 skips inodes deleted
+    /// in the last minutes when it creates files, so 10,000 shards written just after deleting
+    /// 10,000 took 4× longer than into a new folder, and every layer (215 files) spent 7 % of
+    /// its time in that search.
+    fn fresh_runs<const N: usize>(
         &self,
-        name: &str,
+        names: [&str; N],
         runs: usize,
-        mut once: impl FnMut(&Path) -> Result<Sample>,
-    ) -> Result<(Sample, PathBuf)> {
-        let mut folders = Vec::new();
-        let sample = median(runs, || {
-            // The first number free: a name measured twice keeps each call's last folder.
-            let mut i = 0;
-            while self.work.join(format!("{name}-{i}")).exists() {
-                i += 1;
+        mut once: impl FnMut(usize, &Path) -> Result<Sample>,
+    ) -> Result<[(Sample, PathBuf); N]> {
+        let mut folders: [Vec<PathBuf>; N] = std::array::from_fn(|_| Vec::new());
+        let mut samples: [Vec<Sample>; N] = std::array::from_fn(|_| Vec::new());
+        let mut outcome = Ok(());
+        'runs: for _ in 0..runs {
+            for (i, name) in names.iter().enumerate() {
+                // The first number free: a name measured twice keeps each call's last folder.
+                let mut n = 0;
+                while self.work.join(format!("{name}-{n}")).exists() {
+                    n += 1;
+                }
+                let folder = self.work.join(format!("{name}-{n}"));
+                folders[i].push(folder.clone());
+                match once(i, &folder) {
+                    Ok(sample) => samples[i].push(sample),
+                    Err(e) => {
+                        outcome = Err(e);
+                        break 'runs;
+                    }
+                }
             }
-            let folder = self.work.join(format!("{name}-{i}"));
-            folders.push(folder.clone());
-            once(&folder)
-        });
-        let last = folders.pop().filter(|_| sample.is_ok());
-        for folder in folders {
+        }
+        let lasts = folders.each_mut().map(Vec::pop);
+        for folder in folders.iter().flatten() {
             let _ = std::fs::remove_dir_all(folder);
         }
-        Ok((sample?, last.context("the benchmark asked for no run")?))
+        outcome?;
+        let mut medians = Vec::new();
+        for (i, last) in lasts.into_iter().enumerate() {
+            medians.push((median_of(&samples[i])?, last.context("the benchmark asked for no run")?));
+        }
+        Ok(medians.try_into().unwrap_or_else(|_| unreachable!("one median per name")))
     }
 
     /// One measured `generate -o lake -n rows <extra…>`.
@@ -300,8 +327,12 @@ pub fn run(args: &[String]) -> Result<()> {
 
     bench_core(&core, runs, quick, cores, &mut table)?;
     let python = duckdb_python();
-    let (raw, raw_lake) = bench_raw(&bench, cores, &mut table)?;
-    let all = bench_layers(&bench, raw, &raw_lake, python.as_deref(), &mut table)?;
+    // The raw layer and every layer in turn: their ratio is a target.
+    let layer_args: [&[&str]; 2] = [&["-s", "5", "--layers", "raw"], &["-s", "5"]];
+    let [(raw, raw_lake), (all, lake)] =
+        bench.fresh_runs(["raw", "all"], runs, |i, lake| bench.generate_into(lake, rows, layer_args[i]))?;
+    bench_raw(&bench, raw, &raw_lake, cores, &mut table)?;
+    bench_layers(&bench, (raw, &raw_lake), (all, &lake), python.as_deref(), &mut table)?;
     bench_verify(&bench, &raw_lake, python.as_deref(), &mut table)?;
     bench_scale(&bench, big, raw, all, &mut table)?;
     bench_labels(&bench, quick, &mut table)?;
@@ -313,10 +344,9 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The raw layer alone, against `dd` writing the same bytes to the same disk (both fsynced,
-/// as local lakes are). Returns the raw run and its lake, kept for the peers.
-fn bench_raw(bench: &Bench, cores: usize, table: &mut Vec<Row>) -> Result<(Sample, PathBuf)> {
-    let (raw, lake) = bench.generate("raw", bench.rows, &["-s", "5", "--layers", "raw"], bench.runs)?;
+/// The raw layer alone (`raw`, which wrote `lake`), against `dd` writing the same bytes to the
+/// same disk (both fsynced, as local lakes are).
+fn bench_raw(bench: &Bench, raw: Sample, lake: &Path, cores: usize, table: &mut Vec<Row>) -> Result<()> {
     let bytes = tree_bytes(&lake.join("raw"))?;
     let dd_out = bench.work.join("dd.bin").to_string_lossy().into_owned();
     let mib = bytes.div_ceil(1 << 20).to_string();
@@ -337,30 +367,29 @@ fn bench_raw(bench: &Bench, cores: usize, table: &mut Vec<Row>) -> Result<(Sampl
     });
     let what = format!("generate {} rows × 5 shards, raw layer only, {cores} core(s)", bench.rows);
     table.push(row(what, raw, bench.rows, Some(bytes), Some((raw.seconds / dd.seconds, "dd's time"))));
-    Ok((raw, lake))
+    Ok(())
 }
 
-/// Every layer (raw CSV, staging Parquet, Delta) against the raw layer alone, and against
-/// DuckDB turning the same CSV into the same partitioned Parquet; Parquet bytes against
-/// DuckDB's. Returns the every-layer run.
+/// Every layer (raw CSV, staging Parquet, Delta: `all`, which wrote `lake`) against the raw
+/// layer alone (`raw`, which wrote `raw_lake`), and against DuckDB turning the same CSV into
+/// the same partitioned Parquet; Parquet bytes against DuckDB's.
 fn bench_layers(
     bench: &Bench,
-    raw: Sample,
-    raw_lake: &Path,
+    (raw, raw_lake): (Sample, &Path),
+    (all, lake): (Sample, &Path),
     python: Option<&Path>,
     table: &mut Vec<Row>,
-) -> Result<Sample> {
-    let (all, lake) = bench.generate("all", bench.rows, &["-s", "5"], bench.runs)?;
-    let bytes = tree_bytes(&lake)?;
+) -> Result<()> {
+    let bytes = tree_bytes(lake)?;
     let staging = tree_bytes(&lake.join("staging"))?;
     let duck = python.and_then(|py| {
         let py = py.to_string_lossy().into_owned();
         let glob = format!("{}/raw/mouvements-*.csv", raw_lake.display());
-        let sample = bench.fresh_runs("duckdb-parquet", bench.runs, |out| {
+        let sample = bench.fresh_runs(["duckdb-parquet"], bench.runs, |_, out| {
             settle();
             Ok(measure(&py, &["-c", DUCKDB_PARQUET, &glob, &out.to_string_lossy()])?.0)
         });
-        match sample.and_then(|(s, out)| Ok((s, tree_bytes(&out)?))) {
+        match sample.and_then(|[(s, out)]| Ok((s, tree_bytes(&out)?))) {
             Ok(found) => Some(found),
             Err(e) => {
                 println!("skipping the DuckDB Parquet peer: {e}");
@@ -394,11 +423,11 @@ fn bench_layers(
             ratio: Some((staging as f64 / duck_bytes as f64, "DuckDB's bytes")),
         });
     }
-    let verify = bench.verify(&lake, &[])?;
+    let verify = bench.verify(lake, &[])?;
     let what = format!("verify of every layer of the {}-row dataset", bench.rows);
     table.push(row(what, verify, bench.rows, Some(bytes), None));
-    let _ = std::fs::remove_dir_all(&lake);
-    Ok(all)
+    let _ = std::fs::remove_dir_all(lake);
+    Ok(())
 }
 
 /// verify, verify --stats and verify --stats --html of the raw dataset, against DuckDB's
