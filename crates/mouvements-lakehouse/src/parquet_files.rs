@@ -7,7 +7,7 @@
 //! knows this schema's five columns, at more than twice the speed of arrow-rs's generic
 //! `ArrowWriter`. The settings were chosen by measurement (pyarrow's writer on our rows gave
 //! the same sizes): `id_mouvement` DELTA_BYTE_ARRAY (ids come sorted: each is the prefix it
-//! shares with the one before and a few digits) then zstd level 1; `montant`
+//! shares with the one before and a few digits) then zstd at a fast level; `montant`
 //! DELTA_BINARY_PACKED and no compression (as small as PLAIN after zstd, which finds nothing
 //! more in it); dictionaries for `date_op`, `type_op` and `agence_id` (few distinct values),
 //! then zstd. Files are 20 % smaller than with PLAIN ids and amounts under zstd, and zstd
