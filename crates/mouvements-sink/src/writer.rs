@@ -89,11 +89,9 @@ struct Destination {
 struct LocalFile {
     path: PathBuf,
     staged: Option<(std::fs::File, PathBuf)>,
-    /// Bytes written so far, how many of them were handed to the disk's write-back, and how
-    /// many were dropped from the page cache once written back.
+    /// Bytes written so far, and how many of them were handed to the disk's write-back.
     written: u64,
     written_back: u64,
-    dropped: u64,
 }
 
 impl LocalFile {
@@ -128,12 +126,11 @@ impl LocalFile {
         // hypervisor, pages the guest had freed cost a fault each when used again, and made
         // the copy into the cache several times slower). A hint: its failure changes when the
         // bytes reach the disk, or how much cache they keep, not whether they are written.
-        let drop_until = self.written_back.saturating_sub(DROP_BEHIND_BYTES).max(self.dropped);
+        let drop_until = self.written_back.saturating_sub(DROP_BEHIND_BYTES);
         let pending = NonZeroU64::new(self.written - drop_until);
         if pending.is_some() {
             let _ = rustix::fs::fadvise(file, drop_until, pending, Advice::DontNeed);
         }
-        self.dropped = drop_until;
         self.written_back = self.written;
     }
 
@@ -391,7 +388,7 @@ impl ObjectWriter {
             Destinations::Local(
                 local_files
                     .into_iter()
-                    .map(|path| LocalFile { path, staged: None, written: 0, written_back: 0, dropped: 0 })
+                    .map(|path| LocalFile { path, staged: None, written: 0, written_back: 0 })
                     .collect(),
             )
         };
