@@ -24,8 +24,10 @@ pub struct FileStats {
     /// count not seen): ids of one length sort as strings the way their numbers do, so the
     /// string order's extremes are among these, without a string comparison per row.
     ids: [(u64, u64); ID_LENGTHS],
-    date_min: Option<NaiveDate>,
-    date_max: Option<NaiveDate>,
+    /// The earliest and latest date, in days since 1970 as Parquet's DATE holds them
+    /// (`i32::MAX` and `i32::MIN` before the first row).
+    date_min: i32,
+    date_max: i32,
     /// Types seen, one bit per [`TypeOp::index`].
     types: u32,
     /// The smallest and largest amount (`i64::MAX` and `i64::MIN` before the first row).
@@ -42,8 +44,8 @@ impl Default for FileStats {
         Self {
             rows: 0,
             ids: [(u64::MAX, 0); ID_LENGTHS],
-            date_min: None,
-            date_max: None,
+            date_min: i32::MAX,
+            date_max: i32::MIN,
             types: 0,
             montant_min: i64::MAX,
             montant_max: i64::MIN,
@@ -85,10 +87,8 @@ impl FileStats {
         agences: impl IntoIterator<Item = i32>,
     ) {
         for day in days {
-            let date = NaiveDate::from_num_days_from_ce_opt(day + UNIX_EPOCH_DAYS_FROM_CE)
-                .expect("a date32 of a NaiveDate is a NaiveDate");
-            self.date_min = Some(self.date_min.map_or(date, |d| d.min(date)));
-            self.date_max = Some(self.date_max.map_or(date, |d| d.max(date)));
+            self.date_min = self.date_min.min(day);
+            self.date_max = self.date_max.max(day);
         }
         self.types |= types.into_iter().fold(0, |seen, index| seen | 1 << index);
         self.agences |= agences.into_iter().fold(0, |seen, index| seen | 1 << index);
@@ -102,11 +102,7 @@ impl FileStats {
         self.montant_min = self.montant_min.min(other.montant_min);
         self.montant_max = self.montant_max.max(other.montant_max);
         self.rows += other.rows;
-        self.date_min = match (self.date_min, other.date_min) {
-            (Some(mine), Some(theirs)) => Some(mine.min(theirs)),
-            (mine, theirs) => mine.or(theirs),
-        };
-        // `None` sorts first, so the larger option is the larger date.
+        self.date_min = self.date_min.min(other.date_min);
         self.date_max = self.date_max.max(other.date_max);
         self.types |= other.types;
         self.agences |= other.agences;
@@ -118,17 +114,22 @@ impl FileStats {
         let (id_min, id_max) = self.id_range()?;
         let (type_min, type_max) = self.type_range()?;
         let (agence_min, agence_max) = self.agence_range()?;
-        let (date_min, date_max) = (self.date_min?, self.date_max?);
+        let (date_min, date_max) = self.day_range()?;
         let text = |lo: &str, hi: &str| {
             Statistics::byte_array(Some(lo.into()), Some(hi.into()), None, Some(0), false)
         };
         Some([
             text(&id_min, &id_max),
-            Statistics::int32(Some(date32(date_min)), Some(date32(date_max)), None, Some(0), false),
+            Statistics::int32(Some(date_min), Some(date_max), None, Some(0), false),
             text(type_min, type_max),
             Statistics::int64(Some(self.montant_min), Some(self.montant_max), None, Some(0), false),
             text(&agence_min.to_string(), &agence_max.to_string()),
         ])
+    }
+
+    /// The earliest and latest date in days since 1970; `None` without rows.
+    fn day_range(&self) -> Option<(i32, i32)> {
+        (self.date_min <= self.date_max).then_some((self.date_min, self.date_max))
     }
 
     /// The smallest and largest id in string order (`M10000000` sorts before `M9999999`).
@@ -167,20 +168,19 @@ impl FileStats {
             Some((id_min, id_max)),
             Some((type_min, type_max)),
             Some((agence_min, agence_max)),
-            Some(date_min),
-            Some(date_max),
-        ) = (self.id_range(), self.type_range(), self.agence_range(), self.date_min, self.date_max)
+            Some((date_min, date_max)),
+        ) = (self.id_range(), self.type_range(), self.agence_range(), self.day_range())
         {
             stats["minValues"] = json!({
                 "id_mouvement": id_min,
-                "date_op": date_min.format("%Y-%m-%d").to_string(),
+                "date_op": date_text(date_min),
                 "type_op": type_min,
                 "montant": euros(self.montant_min),
                 "agence_id": agence_min.to_string(),
             });
             stats["maxValues"] = json!({
                 "id_mouvement": id_max,
-                "date_op": date_max.format("%Y-%m-%d").to_string(),
+                "date_op": date_text(date_max),
                 "type_op": type_max,
                 "montant": euros(self.montant_max),
                 "agence_id": agence_max.to_string(),
@@ -188,6 +188,14 @@ impl FileStats {
         }
         stats.to_string()
     }
+}
+
+/// A date given in days since 1970, as `YYYY-MM-DD`.
+fn date_text(days: i32) -> String {
+    NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE)
+        .expect("the days of a NaiveDate make a NaiveDate")
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 #[cfg(test)]
