@@ -173,14 +173,15 @@ impl RowGroup {
             self.dates.push(zstd, days, |out| out.extend_from_slice(&days.to_le_bytes()))?;
         }
         for row in rows {
-            self.types.push(zstd, row.type_op.index() as i32, |out| plain_text(row.type_op.label(), out))?;
+            let type_op = row.type_op;
+            self.types.push_changing(zstd, type_op.index() as i32, |out| plain_text(type_op.label(), out))?;
         }
         for row in rows {
             self.montants.push(zstd, row.montant.cents())?;
         }
         for row in rows {
             let agence = row.agence_id.index();
-            self.agences.push(zstd, agence as i32, |out| plain_text(&AGENCE_LABELS[agence], out))?;
+            self.agences.push_changing(zstd, agence as i32, |out| plain_text(&AGENCE_LABELS[agence], out))?;
         }
         for row in rows {
             self.stats.add_id_and_amount(row.id_mouvement.0, row.montant.cents());
