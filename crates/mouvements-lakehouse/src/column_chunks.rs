@@ -304,8 +304,9 @@ pub struct DictionaryColumn {
 }
 
 impl DictionaryColumn {
-    /// An empty column whose key table has `slots` entries (a power of two).
-    pub fn new(slots: usize) -> Self {
+    /// An empty column whose key table has `slots` entries (a power of two), its pages
+    /// compressed with zstd or stored as they are.
+    pub fn new(slots: usize, compressed: bool) -> Self {
         debug_assert!(slots.is_power_of_two());
         Self {
             slots: vec![(EMPTY_KEY, 0); slots].into_boxed_slice(),
@@ -313,7 +314,7 @@ impl DictionaryColumn {
             entries: Vec::new(),
             entry_count: 0,
             indices: Vec::with_capacity(PAGE_ROWS),
-            data: Chunk::new(Encoding::RLE_DICTIONARY, true),
+            data: Chunk::new(Encoding::RLE_DICTIONARY, compressed),
             page: Vec::new(),
             last: (EMPTY_KEY, 0),
         }
@@ -400,7 +401,7 @@ impl DictionaryColumn {
         statistics: Statistics,
     ) -> io::Result<(Bytes, ColumnCloseResult)> {
         self.flush(zstd)?;
-        let mut chunk = Chunk::new(Encoding::RLE_DICTIONARY, true);
+        let mut chunk = Chunk::new(Encoding::RLE_DICTIONARY, self.data.compressed);
         chunk.page(zstd, &self.entries, self.entry_count as u32, true)?;
         chunk.append(self.data.take())?;
         self.slots.fill((EMPTY_KEY, 0));
@@ -527,7 +528,7 @@ mod tests {
 
     #[test]
     fn colliding_keys_keep_their_own_entries() {
-        let mut column = DictionaryColumn::new(4);
+        let mut column = DictionaryColumn::new(4, true);
         let mut zstd = Zstd::new().unwrap();
         for key in [1, 5, 1, 9, 5] {
             column.push(&mut zstd, key, |out| out.push(key as u8)).unwrap();
