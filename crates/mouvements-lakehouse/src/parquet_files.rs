@@ -12,9 +12,10 @@
 //! more in it); dictionaries for `date_op`, `type_op` and `agence_id` (few distinct values),
 //! then zstd for the types only (the dates' pages are runs of one index, which zstd made
 //! bigger; it took 7 % off the agencies' for 2-3 % of the encoding's time). Files are 20 %
-//! smaller than with PLAIN ids and amounts under zstd, and zstd reads a tenth of the bytes. Data pages v1 of at most 20,000 values; chunk statistics (min,
-//! max, no nulls) for every column, no page statistics or page index (readers prune by row
-//! group); row groups of [`ROW_GROUP_ROWS`] rows. The delta encodings are read by Spark 3.3 and
+//! smaller than with PLAIN ids and amounts under zstd, and zstd reads a tenth of the bytes.
+//! Data pages v1 of at most 20,000 values; chunk statistics (min, max, no nulls) for every
+//! column, no page statistics or page index (readers prune by row group); row groups of
+//! [`ROW_GROUP_ROWS`] rows. The delta encodings are read by Spark 3.3 and
 //! later (vectorized reader; Databricks Runtime 11.3 LTS and later), Photon, DuckDB, pyarrow,
 //! polars and delta-rs; Spark 3.2 and older need `spark.sql.parquet.enableVectorizedReader`
 //! off.
