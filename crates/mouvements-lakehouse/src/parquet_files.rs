@@ -54,7 +54,7 @@ const DATE_SLOTS: usize = 2048;
 const LABEL_SLOTS: usize = 64;
 
 /// Days from 0001-01-01 (chrono's day 1 of the common era) to 1970-01-01.
-pub(crate) const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// `AG_001` to `AG_050`, formatted once.
 static AGENCE_LABELS: LazyLock<Vec<String>> =
@@ -87,6 +87,11 @@ static PROPERTIES: LazyLock<Arc<WriterProperties>> = LazyLock::new(|| {
 /// The days since 1970-01-01 of a date, as Parquet's DATE holds it.
 pub fn date32(date: NaiveDate) -> i32 {
     chrono::Datelike::num_days_from_ce(&date) - UNIX_EPOCH_DAYS_FROM_CE
+}
+
+/// The date `days` after 1970-01-01, the inverse of [`date32`]; `None` past chrono's dates.
+pub(crate) fn date_of_days(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)
 }
 
 /// `id` as the CSV writes it (`M` and at least 7 digits) at the start of a buffer, and its

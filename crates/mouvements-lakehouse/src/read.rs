@@ -9,12 +9,11 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Decimal128Type};
 use arrow_array::{Array, RecordBatch};
 use bytes::Bytes;
-use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Montant, Mouvement, MouvementId, TypeOp};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::Partition;
-use crate::parquet_files::{FILE_SCHEMA, date32};
+use crate::parquet_files::{FILE_SCHEMA, date_of_days};
 
 /// Why a data file cannot be read back as rows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,16 +72,12 @@ fn rows_of(
     if batch.columns().iter().any(|c| c.null_count() > 0) {
         return Err(ReadError("a value is null".into()));
     }
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 exists");
     for i in 0..batch.num_rows() {
         let bad = |column: &str, value: String| ReadError(format!("row {i} of a batch: {column} {value:?}"));
         let id: MouvementId =
             ids.value(i).parse().map_err(|_| bad("id_mouvement", ids.value(i).to_owned()))?;
         let days = dates.value(i);
-        let date_op = epoch
-            .checked_add_signed(chrono::TimeDelta::days(i64::from(days)))
-            .filter(|d| date32(*d) == days)
-            .ok_or_else(|| bad("date_op", days.to_string()))?;
+        let date_op = date_of_days(days).ok_or_else(|| bad("date_op", days.to_string()))?;
         let type_op: TypeOp =
             types.value(i).parse().map_err(|_| bad("type_op", types.value(i).to_owned()))?;
         let cents =

@@ -2,12 +2,11 @@
 //! and maximum, null counts), gathered while the file is written and recomputed by `verify`
 //! when it reads the file back.
 
-use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Mouvement, MouvementId, TypeOp};
 use parquet::file::statistics::Statistics;
 use serde_json::{Value, json};
 
-use crate::parquet_files::{UNIX_EPOCH_DAYS_FROM_CE, date32};
+use crate::parquet_files::{date_of_days, date32};
 
 /// The columns a data file holds, in file order.
 pub const FILE_COLUMNS: [&str; 5] = ["id_mouvement", "date_op", "type_op", "montant", "agence_id"];
@@ -192,14 +191,12 @@ impl FileStats {
 
 /// A date given in days since 1970, as `YYYY-MM-DD`.
 fn date_text(days: i32) -> String {
-    NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE)
-        .expect("the days of a NaiveDate make a NaiveDate")
-        .format("%Y-%m-%d")
-        .to_string()
+    date_of_days(days).expect("the days of a NaiveDate make a NaiveDate").format("%Y-%m-%d").to_string()
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
     use mouvements_schema::{Montant, Pays, Produit};
 
     use super::*;
