@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use mouvements::options::{
+    parse_date, parse_format, parse_layer, parse_layers, parse_month, parse_rate, parse_rows, parse_run_id,
+};
 use mouvements_sink::{Layer, Layers, MAX_SHARDS, ShardFormat};
 
 /// Generate, verify and describe a lake of synthetic insurance financial movements.
@@ -161,129 +164,4 @@ pub struct VerifyArgs {
     pub threads: Option<u32>,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// `10000000`, `10_000_000`, `10M`, `250k`, `1.5M`, `2G`: a row count of at least 1.
-pub fn parse_rows(text: &str) -> Result<u64, String> {
-    let bad = || format!("expected a row count such as 10000000, 10_000_000, 10M or 250k, got {text:?}");
-    let clean: String = text.trim().chars().filter(|c| *c != '_').collect();
-    let (number, multiplier) = match clean.chars().last() {
-        Some('k' | 'K') => (&clean[..clean.len() - 1], 1_000u64),
-        Some('m' | 'M') => (&clean[..clean.len() - 1], 1_000_000),
-        Some('g' | 'G' | 'b' | 'B') => (&clean[..clean.len() - 1], 1_000_000_000),
-        _ => (clean.as_str(), 1),
-    };
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let scale = 10u64.checked_pow(fraction.len() as u32).ok_or_else(bad)?;
-    let digits: u64 = format!("{whole}{fraction}").parse().map_err(|_| bad())?;
-    let scaled = digits.checked_mul(multiplier).ok_or_else(bad)?;
-    if scaled % scale != 0 {
-        return Err(format!("{text:?} is not a whole number of rows"));
-    }
-    match scaled / scale {
-        0 => Err("the row count must be at least 1".into()),
-        rows if rows > mouvements_generator::MAX_ROWS => {
-            Err(format!("{text:?} is too many rows: at most {}", mouvements_generator::MAX_ROWS))
-        }
-        rows => Ok(rows),
-    }
-}
-
-/// `YYYY-MM`.
-pub fn parse_month(text: &str) -> Result<(i32, u32), String> {
-    let bad = || format!("expected a month as YYYY-MM, e.g. 2025-06, got {text:?}");
-    let (year, month) = text.split_once('-').ok_or_else(bad)?;
-    if year.len() != 4 || month.len() != 2 {
-        return Err(bad());
-    }
-    let (year, month) = (year.parse().map_err(|_| bad())?, month.parse().map_err(|_| bad())?);
-    if !(1..=12).contains(&month) {
-        return Err(bad());
-    }
-    Ok((year, month))
-}
-
-/// `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("expected a date as YYYY-MM-DD, e.g. 2025-06-01, got {text:?}"))
-}
-
-/// A probability in [0, 1].
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
-        _ => Err(format!("expected a share in [0, 1], e.g. 0.001, got {text:?}")),
-    }
-}
-
-/// `csv` or `csv-gz`.
-pub fn parse_format(text: &str) -> Result<ShardFormat, String> {
-    text.parse()
-}
-
-/// `raw,staging,delta` or a subset.
-pub fn parse_layers(text: &str) -> Result<Layers, String> {
-    text.parse()
-}
-
-/// One of raw, staging, delta.
-pub fn parse_layer(text: &str) -> Result<Layer, String> {
-    let layers: Layers = text.parse()?;
-    let mut all = layers.iter();
-    match (all.next(), all.next()) {
-        (Some(layer), None) => Ok(layer),
-        _ => Err(format!("expected one layer of raw, staging, delta, got {text:?}")),
-    }
-}
-
-/// A run id: 1 to 200 printable characters.
-pub fn parse_run_id(text: &str) -> Result<String, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.len() > 200 || trimmed.chars().any(char::is_control) {
-        return Err(format!("expected 1 to 200 printable characters, e.g. $(JOB_NAME), got {text:?}"));
-    }
-    Ok(trimmed.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_counts_accept_the_usual_spellings() {
-        for (text, rows) in [
-            ("10000000", 10_000_000),
-            ("10_000_000", 10_000_000),
-            ("10M", 10_000_000),
-            ("250k", 250_000),
-            ("1.5M", 1_500_000),
-            ("2G", 2_000_000_000),
-        ] {
-            assert_eq!(parse_rows(text), Ok(rows), "{text}");
-        }
-    }
-
-    #[test]
-    fn bad_row_counts_say_what_is_expected() {
-        for text in ["0", "abc", "-5", "1.5", "10MM", "", "k", "1e6", "99999999999999999999"] {
-            assert!(parse_rows(text).is_err(), "{text}");
-        }
-    }
-
-    #[test]
-    fn months_and_dates_are_strict() {
-        assert_eq!(parse_month("2025-06"), Ok((2025, 6)));
-        for bad in ["2025-13", "2025-6", "06-2025", "2025/06", "2025-00"] {
-            assert!(parse_month(bad).is_err(), "{bad}");
-        }
-        assert!(parse_date("2025-02-30").is_err());
-        assert!(parse_rate("1.5").is_err() && parse_rate("NaN").is_err() && parse_rate("0.5").is_ok());
-    }
 }

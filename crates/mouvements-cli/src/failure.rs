@@ -1,6 +1,7 @@
 //! `Failure`: how a command failed, its exit code, and the advice the binary adds to a
 //! library's error: the libraries say what happened, this says which flag fixes it.
 
+use mouvements::JobError;
 use mouvements_sink::{DatasetError, SinkError};
 
 /// How a command failed, and so its exit code.
@@ -64,9 +65,41 @@ impl From<SinkError> for Failure {
             | SinkError::Name { .. }
             | SinkError::Store { .. }
             | SinkError::Write { .. }
+            | SinkError::StoreSetting { .. }
             | SinkError::Injected { .. } => "",
         };
         Failure::Access(format!("{e}{advice}"))
+    }
+}
+
+impl From<JobError> for Failure {
+    /// The job's description, and which flag fixes it.
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Setting { setting, message } if setting.bytes().all(|b| !b.is_ascii_lowercase()) => {
+                Failure::Usage(format!("{setting}: {message}"))
+            }
+            JobError::Setting { setting, message } => {
+                Failure::Usage(format!("--{}: {message}", setting.replace('_', "-")))
+            }
+            JobError::Config(_) => Failure::Usage(e.to_string()),
+            JobError::Sink(e) => Failure::from(e),
+            JobError::Write(source) => match Failure::from(source) {
+                Failure::Access(message) => Failure::Access(format!(
+                    "{message}\nno _SUCCESS was written; fix the cause and rerun with --resume to keep the finished shards"
+                )),
+                other => other,
+            },
+            JobError::Unseen { .. } => Failure::Access(format!("{e}, rerun with --resume")),
+            JobError::NoDataset { ref url } => {
+                Failure::Access(format!("{e}; generate one with `mouvements-gen generate -o {url}`"))
+            }
+            JobError::Interrupted => Failure::Interrupted(format!("{e}; rerun with --resume to finish")),
+            JobError::Runtime(message) => Failure::Access(message),
+            JobError::Html { .. } => {
+                Failure::Access(format!("--html: {e}; choose a file in a folder you can write to"))
+            }
+        }
     }
 }
 

@@ -1,75 +1,68 @@
-//! The progress bar (on a terminal only) and the writer that feeds it.
+//! The progress bar, on a terminal only: it follows a job's [`Control`] from a thread of its
+//! own, so the job itself never draws.
 
-use std::io::{self, IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{self, IsTerminal};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use mouvements::Control;
 
-/// Rows and bytes written so far, and the bar that shows them.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    bytes: AtomicU64,
+/// Whether a bar is drawn: asked for, and stderr a terminal.
+pub struct Bar {
+    shown: bool,
 }
 
-impl Progress {
-    /// A bar over `rows` rows when stderr is a terminal and `enabled`.
-    pub fn new(rows: u64, enabled: bool) -> Self {
-        let bar = (enabled && io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new(rows);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows  {per_sec}  eta {eta}")
+impl Bar {
+    /// A bar when `enabled` and stderr is a terminal.
+    pub fn new(enabled: bool) -> Self {
+        Self { shown: enabled && io::stderr().is_terminal() }
+    }
+
+    /// Whether the bar is drawn (so rows must be counted).
+    pub fn is_shown(&self) -> bool {
+        self.shown
+    }
+
+    /// Draws the bar from `control`'s progress until [`Following::finish`].
+    pub fn follow(&self, control: Arc<Control>) -> Following {
+        let done = Arc::new(AtomicBool::new(false));
+        let thread = self.shown.then(|| {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let bar = ProgressBar::new(0);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:40} {human_pos}/{human_len} rows  {per_sec}  eta {eta}",
+                    )
                     .expect("the template is valid"),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
+                );
+                while !done.load(Ordering::Relaxed) {
+                    let progress = control.progress();
+                    bar.set_length(progress.rows_total);
+                    bar.set_position(progress.rows_done);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                bar.finish_and_clear();
+            })
         });
-        Self { bar, bytes: AtomicU64::new(0) }
+        Following { done, thread }
     }
+}
 
-    /// Stored-or-not bytes generated so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
-    }
+/// A bar being drawn.
+pub struct Following {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
 
-    /// Moves the bar by `rows` rows written without CSV.
-    pub fn add_rows(&self, rows: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(rows);
-        }
-    }
-
+impl Following {
     /// Removes the bar.
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+    pub fn finish(self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread {
+            let _ = thread.join();
         }
-    }
-
-    /// A writer that counts what passes into `inner`.
-    pub fn counting<W: Write>(&self, inner: W) -> Counting<'_, W> {
-        Counting { inner, progress: self }
-    }
-}
-
-/// See [`Progress::counting`].
-pub struct Counting<'a, W> {
-    inner: W,
-    progress: &'a Progress,
-}
-
-impl<W: Write> Write for Counting<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        if let Some(bar) = &self.progress.bar {
-            #[allow(clippy::naive_bytecount)] // vectorises well; only runs with a bar on screen
-            bar.inc(buf[..n].iter().filter(|&&b| b == b'\n').count() as u64);
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }

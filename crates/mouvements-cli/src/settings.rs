@@ -3,8 +3,9 @@
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
-use mouvements_generator::{GeneratorConfig, Period};
-use mouvements_sink::{Dataset, LakeUrl, WriteMode};
+use mouvements::options::{self, DatasetSettings, GenerateOptions, Task};
+use mouvements_generator::Period;
+use mouvements_sink::{Dataset, LakeUrl, StoreOptions, WriteMode};
 use serde::Serialize;
 
 use crate::Failure;
@@ -43,37 +44,11 @@ pub struct Setting {
     pub source: Source,
 }
 
-/// A distributed run's view: this task's number and the task count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Task {
-    /// This task, `0..count`.
-    pub index: u32,
-    /// Number of tasks.
-    pub count: u32,
-}
-
-impl Task {
-    /// Whether this task writes `shard`: tasks take shards round-robin.
-    pub fn owns(self, shard: u32) -> bool {
-        mouvements_generator::plan::task_owns(self.index, self.count, shard)
-    }
-}
-
-/// Everything `generate` needs, validated.
+/// Everything `generate` needs, validated, and where each setting came from.
 #[derive(Debug)]
 pub struct GenerateSettings {
-    /// Where to write.
-    pub url: LakeUrl,
-    /// What to write.
-    pub dataset: Dataset,
-    /// What to do with existing data.
-    pub mode: WriteMode,
-    /// The run this task belongs to.
-    pub run_id: String,
-    /// This task in a distributed run.
-    pub task: Task,
-    /// Shards generated at once.
-    pub threads: usize,
+    /// The job's options.
+    pub options: GenerateOptions,
     /// Every setting and its source.
     pub report: Vec<Setting>,
 }
@@ -88,12 +63,10 @@ fn resolve_run_id(
     if let Some(id) = flag {
         return (id.clone(), Source::Flag);
     }
-    for var in ["CLOUD_RUN_EXECUTION", "BATCH_JOB_UID"] {
-        if let Some(id) = env(var) {
-            return (id, Source::Env(var.to_owned()));
-        }
+    match options::run_id_from_env(env) {
+        Some((id, var)) => (id, Source::Env(var.to_owned())),
+        None => (options::derived_run_id(dataset), Source::Default),
     }
-    (format!("auto-{}", dataset.config_hash()), Source::Default)
 }
 
 /// The source of a clap argument.
@@ -214,27 +187,25 @@ pub fn resolve(
         }
         _ => Period::default(),
     };
-    let config = GeneratorConfig::new(args.seed, args.rows, period, args.first_id, args.anomaly_rate)
-        .map_err(|e| Failure::Usage(format!("invalid generation settings: {e}")))?;
-    let dataset = Dataset::new(config, args.shards, args.format, args.layers, args.labels)
-        .map_err(|e| Failure::from(mouvements_sink::SinkError::from(e)))?;
+    let dataset = DatasetSettings {
+        rows: args.rows,
+        shards: args.shards,
+        seed: args.seed,
+        period,
+        first_id: args.first_id,
+        anomaly_rate: args.anomaly_rate,
+        format: args.format,
+        layers: args.layers,
+        labels: args.labels,
+    }
+    .dataset()
+    .map_err(Failure::from)?;
+    let config = dataset.generator;
     let (run_id, run_source) = resolve_run_id(args.run_id.as_ref(), &dataset, env);
 
     let (task, index_source, count_source) = resolve_task(args, env).map_err(Failure::Usage)?;
-    // Raw only on a local lake: every shard at once (up to 4 per core), so one shard's final
-    // fsync overlaps the others' generation (measured: 0.36 s instead of 0.45 s for 10 M rows
-    // on 2 cores); each costs ~3 MiB. With Parquet layers, or on object stores: one shard per
-    // core, since a shard then holds ~75 MiB (a Parquet writer per partition, or 80 MiB of
-    // upload parts) and its work is CPU-bound (with a Parquet layer, each shard runs its CSV
-    // and two Parquet encoders on three threads: see `compose`).
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = args.threads.map_or_else(
-        || match url {
-            LakeUrl::Local(_) if !args.layers.has_parquet() => (args.shards as usize).min(4 * cores).max(1),
-            _ => cores,
-        },
-        |t| t as usize,
-    );
+    let threads =
+        args.threads.map_or_else(|| options::default_threads(&url, args.layers, args.shards), |t| t as usize);
     let mode = match (args.overwrite, args.resume) {
         (true, _) => WriteMode::Overwrite,
         (_, true) => WriteMode::Resume,
@@ -278,5 +249,7 @@ pub fn resolve(
         }
     }
 
-    Ok(GenerateSettings { url, dataset, mode, run_id, task, threads, report })
+    let store = StoreOptions::from_env();
+    let options = GenerateOptions { url, dataset, mode, run_id, task, threads, store };
+    Ok(GenerateSettings { options, report })
 }

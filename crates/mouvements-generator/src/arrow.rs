@@ -9,6 +9,8 @@ use arrow_array::builder::{Date32Builder, Decimal128Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
+use mouvements_schema::Mouvement;
+
 use crate::{Generator, Rows};
 
 /// The Arrow schema of the rows: the CSV's seven columns, none nullable.
@@ -39,37 +41,42 @@ impl Iterator for RecordBatches<'_> {
     type Item = RecordBatch;
 
     fn next(&mut self) -> Option<RecordBatch> {
-        let n = self.batch_rows;
-        let text = || StringBuilder::with_capacity(n, n * 12);
-        let (mut ids, mut produits, mut types, mut agences, mut pays) =
-            (text(), text(), text(), text(), text());
-        let mut dates = Date32Builder::with_capacity(n);
-        let mut montants = Decimal128Builder::with_capacity(n)
-            .with_precision_and_scale(18, 2)
-            .expect("18, 2 is a valid decimal");
-        for row in self.rows.by_ref().take(n) {
-            ids.append_value(row.id_mouvement.to_string());
-            dates.append_value(chrono::Datelike::num_days_from_ce(&row.date_op) - UNIX_EPOCH_DAYS_FROM_CE);
-            produits.append_value(row.produit.label());
-            types.append_value(row.type_op.label());
-            montants.append_value(i128::from(row.montant.cents()));
-            agences.append_value(row.agence_id.to_string());
-            pays.append_value(row.pays.label());
-        }
-        if arrow_array::builder::ArrayBuilder::is_empty(&ids) {
-            return None;
-        }
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(ids.finish()),
-            Arc::new(dates.finish()),
-            Arc::new(produits.finish()),
-            Arc::new(types.finish()),
-            Arc::new(montants.finish()),
-            Arc::new(agences.finish()),
-            Arc::new(pays.finish()),
-        ];
-        Some(RecordBatch::try_new(Arc::clone(&ARROW_SCHEMA), columns).expect("the columns match the schema"))
+        let batch = columns(self.rows.by_ref().take(self.batch_rows), self.batch_rows);
+        (batch.num_rows() > 0).then_some(batch)
     }
+}
+
+/// The record batch of `rows`, whose count is about `capacity`.
+fn columns(rows: impl Iterator<Item = Mouvement>, capacity: usize) -> RecordBatch {
+    let n = capacity;
+    let text = |bytes| StringBuilder::with_capacity(n, n * bytes);
+    let (mut ids, mut produits, mut types, mut agences, mut pays) =
+        (text(8), text(5), text(11), text(6), text(2));
+    let mut dates = Date32Builder::with_capacity(n);
+    let mut montants = Decimal128Builder::with_capacity(n)
+        .with_precision_and_scale(18, 2)
+        .expect("18, 2 is a valid decimal");
+    let mut id_text = [0u8; 20];
+    for row in rows {
+        ids.append_value(row.id_mouvement.text(&mut id_text));
+        dates.append_value(chrono::Datelike::num_days_from_ce(&row.date_op) - UNIX_EPOCH_DAYS_FROM_CE);
+        produits.append_value(row.produit.label());
+        types.append_value(row.type_op.label());
+        montants.append_value(i128::from(row.montant.cents()));
+        let agence = row.agence_id.label_bytes();
+        agences.append_value(std::str::from_utf8(&agence).expect("an agency id is ASCII"));
+        pays.append_value(row.pays.label());
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(ids.finish()),
+        Arc::new(dates.finish()),
+        Arc::new(produits.finish()),
+        Arc::new(types.finish()),
+        Arc::new(montants.finish()),
+        Arc::new(agences.finish()),
+        Arc::new(pays.finish()),
+    ];
+    RecordBatch::try_new(Arc::clone(&ARROW_SCHEMA), columns).expect("the columns match the schema")
 }
 
 impl Generator {
@@ -90,5 +97,12 @@ impl Generator {
     /// ```
     pub fn record_batches(&self, range: Range<u64>, batch_rows: usize) -> RecordBatches<'_> {
         RecordBatches { rows: self.rows(range), batch_rows: batch_rows.max(1) }
+    }
+
+    /// The rows of `range` (clamped to the dataset) as one record batch: what a stream that
+    /// owns its generator (a Python stream, a Spark partition) asks for, a batch at a time.
+    pub fn record_batch(&self, range: Range<u64>) -> RecordBatch {
+        let capacity = range.end.saturating_sub(range.start).min(1 << 20) as usize;
+        columns(self.rows(range), capacity)
     }
 }

@@ -34,6 +34,17 @@ pub enum SinkError {
         /// The client's error.
         source: object_store::Error,
     },
+    /// A store setting the lake's backend does not know.
+    #[error(
+        "unknown {backend} storage option {name:?}: expected an object_store setting of {backend}, e.g. {}",
+        example_setting(backend)
+    )]
+    StoreSetting {
+        /// The setting's name as given.
+        name: String,
+        /// The backend of the lake URL.
+        backend: &'static str,
+    },
     /// An object name the store cannot hold.
     #[error("invalid object name {name:?}: {reason}")]
     Name {
@@ -170,6 +181,15 @@ fn credentials_hint(url: &str) -> String {
         return String::new();
     };
     format!("; no usable credentials: tried {tried}")
+}
+
+/// A setting of `backend` to show in a message.
+fn example_setting(backend: &str) -> &'static str {
+    match backend {
+        "GCS" => "google_service_account_key or google_application_credentials",
+        "S3" => "aws_endpoint_url, aws_access_key_id or aws_region",
+        _ => "azure_storage_account_name or azure_storage_account_key",
+    }
 }
 
 #[cfg(test)]

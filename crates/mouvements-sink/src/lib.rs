@@ -50,6 +50,6 @@ pub use protocol::{
     Produced, Run, RunRequest, ShardOutputs, Step, Survey, TableLog, WriteMode,
 };
 pub use reader::ObjectReader;
-pub use store::{StoreOptions, prepare_local};
+pub use store::{StoreOptions, StoreSettings, prepare_local};
 pub use url::{ACCEPTED_FORMS, LakeUrl, UrlError};
 pub use writer::{FLUSH_EACH_BYTES, MAX_PART_SIZE, MAX_PARTS, ObjectWriter, Receipt, UploadShape};

@@ -27,11 +27,50 @@ pub struct StoreOptions {
     pub max_retries: usize,
     /// Time after which a request is no longer retried.
     pub retry_timeout: Duration,
+    /// object_store settings applied over the environment's (credentials, endpoints).
+    pub settings: StoreSettings,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_retries: 10, retry_timeout: Duration::from_mins(3) }
+        Self { max_retries: 10, retry_timeout: Duration::from_mins(3), settings: StoreSettings::default() }
+    }
+}
+
+/// object_store settings by name, as deltalake's and polars' `storage_options` take them:
+/// `google_service_account_key`, `aws_endpoint_url`, `azure_storage_account_name`, … (any
+/// case). They apply over what the environment sets. Their values are never shown: `Debug`
+/// prints the names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StoreSettings(Vec<(String, String)>);
+
+impl StoreSettings {
+    /// Settings from `(name, value)` pairs; a later pair overrides an earlier one of the same name.
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+
+    /// The names set, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Each setting as the backend's key, or the error naming the first the backend does not
+    /// know.
+    fn keys<K: std::str::FromStr>(&self, backend: &'static str) -> Result<Vec<(K, &str)>, SinkError> {
+        self.0
+            .iter()
+            .map(|(name, value)| match name.to_ascii_lowercase().parse() {
+                Ok(key) => Ok((key, value.as_str())),
+                Err(_) => Err(SinkError::StoreSetting { name: name.clone(), backend }),
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(name, _)| (name, "(hidden)"))).finish()
     }
 }
 
@@ -91,23 +130,36 @@ pub(crate) fn open_store(url: &LakeUrl, options: &StoreOptions) -> Result<Opened
             Ok(OpenedStore { store: Arc::new(store), prefix: String::new(), local_root: Some(root) })
         }
         LakeUrl::Gcs { bucket, prefix } => {
-            let store = GoogleCloudStorageBuilder::from_env()
-                .with_bucket_name(bucket)
-                .with_retry(options.retry())
-                .build()
-                .map_err(open_error)?;
+            let builder = options
+                .settings
+                .keys::<object_store::gcp::GoogleConfigKey>("GCS")?
+                .into_iter()
+                .fold(GoogleCloudStorageBuilder::from_env(), |builder, (key, value)| {
+                    builder.with_config(key, value)
+                });
+            let store =
+                builder.with_bucket_name(bucket).with_retry(options.retry()).build().map_err(open_error)?;
             Ok(OpenedStore { store: Arc::new(store), prefix: prefix.clone(), local_root: None })
         }
         LakeUrl::S3 { bucket, prefix } => {
-            let store = AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .with_retry(options.retry())
-                .build()
-                .map_err(open_error)?;
+            let builder = options
+                .settings
+                .keys::<object_store::aws::AmazonS3ConfigKey>("S3")?
+                .into_iter()
+                .fold(AmazonS3Builder::from_env(), |builder, (key, value)| builder.with_config(key, value));
+            let store =
+                builder.with_bucket_name(bucket).with_retry(options.retry()).build().map_err(open_error)?;
             Ok(OpenedStore { store: Arc::new(store), prefix: prefix.clone(), local_root: None })
         }
         LakeUrl::Azure { container, prefix } => {
-            let store = MicrosoftAzureBuilder::from_env()
+            let builder = options
+                .settings
+                .keys::<object_store::azure::AzureConfigKey>("Azure")?
+                .into_iter()
+                .fold(MicrosoftAzureBuilder::from_env(), |builder, (key, value)| {
+                    builder.with_config(key, value)
+                });
+            let store = builder
                 .with_container_name(container)
                 .with_retry(options.retry())
                 .build()

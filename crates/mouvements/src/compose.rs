@@ -1,7 +1,7 @@
 //! One shard's rows into every output the dataset has: the generator writes the raw CSV and
 //! the labels, and its typed rows go through the lakehouse's Parquet writer into one file
-//! per partition, all into the outputs the lake's protocol opens. The binary composes the
-//! three; no library knows another.
+//! per partition, all into the outputs the lake's protocol opens. This crate composes the
+//! three, for every front end; none of them knows another.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -11,7 +11,7 @@ use mouvements_lakehouse::{Partition, PartitionedWriter};
 use mouvements_schema::{Mouvement, MouvementId, Produit};
 use mouvements_sink::{FileEntry, Output, Produced, ShardOutputs};
 
-use crate::progress::Progress;
+use crate::control::Control;
 
 /// Rows between two moves of the progress bar when no CSV is written.
 const PROGRESS_ROWS: u64 = 8192;
@@ -31,7 +31,7 @@ pub fn write_shard(
     generator: &Generator,
     shard: &ShardPlan,
     outputs: &ShardOutputs<'_>,
-    progress: &Progress,
+    progress: &Control,
     parallel: bool,
 ) -> io::Result<Produced> {
     let rows = shard.rows.end - shard.rows.start;
@@ -76,11 +76,11 @@ fn walk_rows(
     generator: &Generator,
     shard: &ShardPlan,
     raw: Option<Output>,
-    progress: &Progress,
+    progress: &Control,
     each: &mut dyn FnMut(Mouvement) -> io::Result<()>,
 ) -> io::Result<Vec<FileEntry>> {
     if let Some(mut raw) = raw {
-        let mut counted = progress.counting(&mut raw);
+        let mut counted = progress.counting(&mut raw, true);
         generator.write_csv_and_rows(shard.rows.clone(), true, &mut counted, each)?;
         counted.flush()?;
         return raw.finish(shard.rows.end - shard.rows.start, None);
