@@ -16,20 +16,20 @@ use crate::python::Tools;
 
 /// One measured command: wall seconds and peak RSS in KiB (when `/usr/bin/time` exists).
 #[derive(Debug, Clone, Copy)]
-struct Sample {
-    seconds: f64,
-    rss_kib: Option<u64>,
+pub struct Sample {
+    pub seconds: f64,
+    pub rss_kib: Option<u64>,
 }
 
 impl Sample {
     /// Peak RSS in MiB, when measured.
-    fn rss_mib(&self) -> Option<f64> {
+    pub fn rss_mib(&self) -> Option<f64> {
         self.rss_kib.map(|k| k as f64 / 1024.0)
     }
 }
 
 /// Runs `program args` once, timing it and reading its peak RSS.
-fn measure(program: &str, args: &[&str]) -> Result<(Sample, String)> {
+pub fn measure(program: &str, args: &[&str]) -> Result<(Sample, String)> {
     let time = Path::new("/usr/bin/time");
     let mut cmd = if time.exists() {
         let mut c = Command::new(time);
@@ -52,7 +52,7 @@ fn measure(program: &str, args: &[&str]) -> Result<(Sample, String)> {
 }
 
 /// The median time and the median peak RSS of `runs` measurements.
-fn median(runs: usize, mut once: impl FnMut() -> Result<Sample>) -> Result<Sample> {
+pub fn median(runs: usize, mut once: impl FnMut() -> Result<Sample>) -> Result<Sample> {
     let samples: Vec<Sample> = (0..runs).map(|_| once()).collect::<Result<_>>()?;
     median_of(&samples)
 }
@@ -70,13 +70,13 @@ fn median_of(samples: &[Sample]) -> Result<Sample> {
 }
 
 /// A table row.
-struct Row {
-    what: String,
-    seconds: f64,
-    rows_per_s: Option<f64>,
-    mb_per_s: Option<f64>,
-    rss_mib: Option<f64>,
-    ratio: Option<(f64, &'static str)>,
+pub struct Row {
+    pub what: String,
+    pub seconds: f64,
+    pub rows_per_s: Option<f64>,
+    pub mb_per_s: Option<f64>,
+    pub rss_mib: Option<f64>,
+    pub ratio: Option<(f64, &'static str)>,
 }
 
 fn print_table(rows: &[Row]) {
@@ -100,7 +100,7 @@ fn print_table(rows: &[Row]) {
 /// Flushes dirty pages so that one measurement's writeback does not land in the next, and
 /// empties the page cache where allowed (as root): on this development machine a full cache
 /// made the same run up to three times slower, so every run starts from an empty one.
-fn settle() {
+pub fn settle() {
     let _ = Command::new("sync").status();
     let _ = std::fs::write("/proc/sys/vm/drop_caches", "3");
 }
@@ -195,11 +195,11 @@ TO '{out}' (FORMAT parquet, PARTITION_BY (pays, produit), COMPRESSION zstd)
 "#;
 
 /// The benchmark's settings and where it writes.
-struct Bench {
-    bin: String,
+pub struct Bench {
+    pub bin: String,
     work: PathBuf,
-    runs: usize,
-    rows: u64,
+    pub runs: usize,
+    pub rows: u64,
 }
 
 impl Bench {
@@ -219,7 +219,7 @@ impl Bench {
     /// in the last minutes when it creates files, so 10,000 shards written just after deleting
     /// 10,000 took 4× longer than into a new folder, and every layer (215 files) spent 7 % of
     /// its time in that search.
-    fn fresh_runs<const N: usize>(
+    pub fn fresh_runs<const N: usize>(
         &self,
         names: [&str; N],
         runs: usize,
@@ -280,7 +280,7 @@ impl Bench {
 }
 
 /// A row for a command over `rows` rows and `bytes` bytes.
-fn row(
+pub fn row(
     what: String,
     sample: Sample,
     rows: u64,
@@ -315,6 +315,21 @@ pub fn run(args: &[String]) -> Result<()> {
         &["build", "--release", "--locked", "-p", "mouvements-generator", "--example", "throughput"],
         &[],
     )?;
+    process::run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "mouvements-generator",
+            "--features",
+            "arrow",
+            "--example",
+            "record_batches",
+        ],
+        &[],
+    )?;
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let core = target.join("release/examples/throughput").to_string_lossy().into_owned();
     let work = target.join("bench");
@@ -337,6 +352,8 @@ pub fn run(args: &[String]) -> Result<()> {
     bench_scale(&bench, big, raw, all, &mut table)?;
     bench_labels(&bench, quick, &mut table)?;
     bench_generate_peer(&bench, raw, python.as_deref(), &mut table);
+    let arrow_walk = target.join("release/examples/record_batches").to_string_lossy().into_owned();
+    crate::bench_python::run(&bench, &Tools::install()?, &arrow_walk, &mut table)?;
 
     let _ = std::fs::remove_dir_all(&bench.work);
     print_table(&table);

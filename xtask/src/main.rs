@@ -3,22 +3,25 @@
 //! - `verify`: the one gate: formatting, lints, docs without warnings, script checks, every
 //!   test (with the S3 and Azure emulators started here and the GCS fake in-process), doc
 //!   tests, an end-to-end run of the binary on every kind of lake read back by real readers
-//!   (DuckDB, pyarrow, polars, delta-rs), the HTML report rendered in headless Chromium, and
-//!   the release self-test. It installs what it
-//!   needs itself (see `python` and `emulators`).
+//!   (DuckDB, pyarrow, polars, delta-rs), the HTML report rendered in headless Chromium, the
+//!   Python wheel built and its pytest suite run against it installed, and the release
+//!   self-test. It installs what it needs itself (see `python` and `emulators`).
 //! - `bench`: release-mode measurements with ratios against `dd` and DuckDB, as a table.
 //! - `release`: a reproducible release archive in `dist/`.
+//! - `wheel`: the Python package as an abi3 manylinux_2_28 wheel in `target/wheels/`.
 //! - `screenshot PAGE.html`: renders a `verify --html` page in headless Chromium to a PNG
 //!   beside it and checks every section is drawn (the check `verify` runs on the smoke lake).
 
 mod azure;
 mod bench;
+mod bench_python;
 mod emulators;
 mod process;
 mod python;
 mod release;
 mod screenshot;
 mod smoke;
+mod wheel;
 
 use anyhow::{Result, bail};
 
@@ -30,9 +33,12 @@ fn main() -> Result<()> {
         Some("verify") => verify(),
         Some("bench") => bench::run(&args[1..]),
         Some("release") => release::run(&root),
+        Some("wheel") => wheel::build(&python::Tools::install()?).map(drop),
         Some("screenshot") if args.len() == 2 => screenshot::check(std::path::Path::new(&args[1])).map(drop),
         _ => {
-            bail!("usage: cargo xtask <verify | bench [--quick] [--runs N] | release | screenshot PAGE.html>")
+            bail!(
+                "usage: cargo xtask <verify | bench [--quick] [--runs N] | release | wheel | screenshot PAGE.html>"
+            )
         }
     }
 }
@@ -54,6 +60,8 @@ fn verify() -> Result<()> {
     process::run("cargo", &["test", "--workspace", "--locked"], &env)?;
     smoke::run(&env, &tools)?;
     drop(emulators);
+    let built = wheel::build(&tools)?;
+    wheel::test(&tools, &built, &smoke::debug_bin("mouvements-gen"))?;
     release::self_test()?;
     println!("\nxtask verify: all checks passed");
     Ok(())

