@@ -371,8 +371,10 @@ def rows(
     :func:`generate` writes with the same settings, in id order, for any ``batch_rows`` and
     any row range ``start_row:stop_row`` (0-based, stop excluded).
 
-    Columns: ``id_mouvement``, ``produit``, ``type_op``, ``agence_id``, ``pays`` strings,
-    ``date_op`` ``date32``, ``montant`` ``decimal128(18, 2)``; none nullable.
+    Columns: ``id_mouvement`` a string, ``date_op`` a ``date32``, ``montant`` a
+    ``decimal128(18, 2)``, and ``produit``, ``type_op``, ``agence_id``, ``pays``
+    dictionary-encoded strings (``dictionary<int8, string>``: categoricals in polars and
+    pandas; ``table.cast`` gives plain strings); none nullable.
 
     >>> import polars
     >>> polars.DataFrame(rows(rows=10, start_row=8)).get_column("id_mouvement").to_list()

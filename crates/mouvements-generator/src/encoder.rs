@@ -46,17 +46,24 @@ impl<const N: usize> Padded<N> {
 }
 
 /// The id column as ASCII, `M` then the digits, incremented in place.
-struct IdCounter {
+pub(crate) struct IdCounter {
     text: Padded<ID_WIDTH>,
 }
 
 impl IdCounter {
-    fn new(id: u64) -> Self {
+    pub(crate) fn new(id: u64) -> Self {
         Self { text: Padded::new(MouvementId(id).to_string().as_bytes()) }
     }
 
+    /// The id's text, `M0000001`.
+    #[cfg(feature = "arrow")]
     #[inline]
-    fn increment(&mut self) {
+    pub(crate) fn text(&self) -> &[u8] {
+        &self.text.bytes[..self.text.len]
+    }
+
+    #[inline]
+    pub(crate) fn increment(&mut self) {
         let digits = &mut self.text.bytes[1..self.text.len];
         for d in digits.iter_mut().rev() {
             if *d == b'9' {

@@ -28,21 +28,6 @@ pub struct MouvementId(pub u64);
 impl MouvementId {
     /// The largest id: 19 digits, what the id column holds (`M9999999999999999999`).
     pub const MAX: MouvementId = MouvementId(9_999_999_999_999_999_999);
-
-    /// The id's text (`M0000001`) written into `buf`, without the formatting machinery (the
-    /// Arrow columns build one per row).
-    pub fn text(self, buf: &mut [u8; 20]) -> &str {
-        let mut n = self.0;
-        let mut start = buf.len();
-        while n > 0 || buf.len() - start < ID_MIN_DIGITS {
-            start -= 1;
-            buf[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        start -= 1;
-        buf[start] = b'M';
-        std::str::from_utf8(&buf[start..]).expect("an id is ASCII")
-    }
 }
 
 impl fmt::Display for MouvementId {
@@ -122,14 +107,6 @@ mod tests {
         assert_eq!(MouvementId(12_345_678).to_string(), "M12345678");
         assert_eq!("M0000001".parse(), Ok(MouvementId(1)));
         assert_eq!("M12345678".parse(), Ok(MouvementId(12_345_678)));
-    }
-
-    #[test]
-    fn an_id_written_into_a_buffer_is_its_display() {
-        let mut buf = [0u8; 20];
-        for n in [0, 1, 9_999_999, 10_000_000, 12_345_678, MouvementId::MAX.0] {
-            assert_eq!(MouvementId(n).text(&mut buf), MouvementId(n).to_string());
-        }
     }
 
     #[test]
