@@ -1,8 +1,8 @@
 //! `mouvements._native`: the Python bindings, a thin layer over the job library. Keyword
-//! arguments become the library's options ([`args`]), its errors become the exceptions of
-//! `mouvements.errors` with the library's messages and advice in Python's words ([`errors`]),
+//! arguments become the library's options (`args`), its errors become the exceptions of
+//! `mouvements.errors` with the library's messages and advice in Python's words (`errors`),
 //! jobs run on a thread of their own while the caller waits without the GIL, interruptible
-//! ([`job`]), and rows leave as Arrow streams through the PyCapsule interface ([`rows`]).
+//! (`job`), and rows leave as Arrow streams through the PyCapsule interface (`rows`).
 //! The Python side (`python/mouvements`) holds the docstrings, defaults and result classes.
 
 mod args;
