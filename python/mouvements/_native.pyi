@@ -2,6 +2,7 @@
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 __version__: str
+MAX_ROWS: int
 
 def generate(
     base: str,
@@ -41,6 +42,7 @@ def verify(
 ) -> Report: ...
 def guide(base: str, storage_options: Optional[Mapping[str, Any]]) -> str: ...
 def cli(argv: Sequence[str]) -> int: ...
+def parse_rows(text: str) -> int: ...
 
 class RowStream:
     num_rows: int

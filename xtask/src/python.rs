@@ -24,8 +24,10 @@ const PACKAGES: &[&str] = &[
     "ziglang>=0.13,<0.18",
     "auditwheel>=6,<7",
     "pytest>=8,<10",
-    // What the README's notebook example calls (`.to_pandas()`).
-    "pandas>=2,<4",
+    // What the README's notebook example calls (`.to_pandas()`); pyspark 4 warns on pandas 3.
+    "pandas>=2,<3",
+    // The Spark data source and write_lake, on local[2] (Java 17 is on the machine).
+    "pyspark>=4.0,<5",
 ];
 
 /// The folder the tools are installed into.

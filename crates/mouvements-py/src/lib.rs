@@ -155,6 +155,12 @@ fn guide(py: Python<'_>, base: &str, storage_options: Option<&Bound<'_, PyAny>>)
     Ok(py.detach(|| mouvements::guide(&url, &store)))
 }
 
+/// A row count from its text (`10M`, `250k`, `10_000_000`), as the command reads `--rows`.
+#[pyfunction]
+fn parse_rows(py: Python<'_>, text: &str) -> PyResult<u64> {
+    args::parsed(py, "rows", mouvements::options::parse_rows(text))
+}
+
 /// Runs the `mouvements-gen` command with `argv` (the program name first); returns its exit
 /// code. The command is the binary's own, linked in: same flags, output and exit codes.
 #[pyfunction]
@@ -166,10 +172,12 @@ fn cli(py: Python<'_>, argv: Vec<OsString>) -> u8 {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_ROWS", mouvements_generator::MAX_ROWS)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(guide, m)?)?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_rows, m)?)?;
     m.add_function(wrap_pyfunction!(rows::rows, m)?)?;
     m.add_class::<Report>()?;
     m.add_class::<rows::RowStream>()?;

@@ -1,0 +1,206 @@
+"""Spark: the ``mouvements`` data source (batch and streaming) against the CLI's rows, and
+``write_lake`` against the CLI's lake, on one local Spark session (local[2], tasks retried
+once)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+
+import mouvements  # noqa: E402
+from conftest import run_cli, tree  # noqa: E402
+
+ROWS, SEED, MONTH = 30_000, 3, "2025-04"
+# The checksum of the seven columns that ignores row order, as Spark computes it.
+DIGEST = [
+    "count(*) AS n",
+    "sum(montant) AS total",
+    "sum(xxhash64(id_mouvement, date_op, produit, type_op, montant, agence_id, pays) % 1000000007) AS checksum",
+]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    from pyspark.sql import SparkSession
+
+    from mouvements.spark import MouvementsDataSource
+
+    session = (
+        SparkSession.builder.master("local[2,2]")  # two cores; a failed task is retried once
+        .appName("mouvements-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.dataSource.register(MouvementsDataSource)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def csv_lake(tmp_path_factory: pytest.TempPathFactory, cli: str) -> Path:
+    base = tmp_path_factory.mktemp("csv")
+    run_cli(cli, "generate", "-o", str(base), "-n", str(ROWS), "-s", "3", "--seed", str(SEED), "--month", MONTH,
+            "--layers", "raw", "-q")
+    return base
+
+
+def raw_csv(spark, base: Path):
+    from mouvements.spark import SCHEMA
+
+    return spark.read.option("header", "true").schema(SCHEMA).csv(str(base / "raw" / "mouvements-*.csv"))
+
+
+def source(spark, **options: str):
+    reader = spark.read.format("mouvements")
+    for key, value in {"rows": str(ROWS), "seed": str(SEED), "month": MONTH, **options}.items():
+        reader = reader.option(key, value)
+    return reader.load()
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 8])
+def test_the_batch_source_gives_the_clis_rows(spark, csv_lake: Path, partitions: int) -> None:
+    df = source(spark, partitions=str(partitions))
+    assert df.rdd.getNumPartitions() == partitions
+    assert df.selectExpr(*DIGEST).collect() == raw_csv(spark, csv_lake).selectExpr(*DIGEST).collect()
+
+
+def test_row_for_row_on_a_small_set(spark, cli: str, tmp_path: Path) -> None:
+    run_cli(cli, "generate", "-o", str(tmp_path), "-n", "500", "-s", "2", "--layers", "raw", "-q")
+    ours = spark.read.format("mouvements").option("rows", "500").option("partitions", "4").load()
+    expected = raw_csv(spark, tmp_path).orderBy("id_mouvement").collect()
+    assert ours.orderBy("id_mouvement").collect() == expected
+
+
+def test_the_schema_has_sparks_types_and_no_nulls(spark) -> None:
+    fields = {f.name: (f.dataType.simpleString(), f.nullable) for f in source(spark).schema.fields}
+    assert fields == {
+        "id_mouvement": ("string", False), "date_op": ("date", False), "produit": ("string", False),
+        "type_op": ("string", False), "montant": ("decimal(18,2)", False), "agence_id": ("string", False),
+        "pays": ("string", False),
+    }
+
+
+def test_pruning_and_filters_answer_as_the_csv_does(spark, csv_lake: Path) -> None:
+    query = lambda df: (df.where("pays = 'FR' AND produit = 'santé' AND montant > 100")  # noqa: E731
+                        .groupBy("type_op").agg({"montant": "sum", "*": "count"}).orderBy("type_op").collect())
+    assert query(source(spark, partitions="3")) == query(raw_csv(spark, csv_lake))
+    assert source(spark).select("agence_id").distinct().count() == raw_csv(spark, csv_lake).select("agence_id").distinct().count()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"rows": "0"}, "option rows: the row count must be at least 1"),
+        ({"rows": "-5"}, "option rows: expected a row count"),
+        ({"rows": "lots"}, "option rows: expected a row count"),
+        ({"rowz": "10"}, "unknown option 'rowz'"),
+        ({"month": "2025-13"}, "option month: expected a month as YYYY-MM"),
+        ({"from": "0000-01-01", "to": "0000-01-02", "month": None}, "0000-01-01 is outside years 0001 to 9999"),
+        ({"partitions": "0"}, "option partitions"),
+        ({"seed": "x"}, "option seed"),
+    ],
+)
+def test_a_bad_option_fails_at_load_naming_it(spark, options: dict, named: str) -> None:
+    reader = spark.read.format("mouvements")
+    for key, value in {"rows": "1000", "month": "2025-06", **options}.items():
+        if value is not None:
+            reader = reader.option(key, value)
+    with pytest.raises(Exception) as raised:
+        reader.load()
+    assert named in str(raised.value)
+
+
+def stream(spark, rows: int, per_batch: int):
+    return (spark.readStream.format("mouvements").option("rows", str(rows)).option("seed", str(SEED))
+            .option("month", MONTH).option("rowsPerBatch", str(per_batch)).load())
+
+
+def test_the_stream_delivers_the_batch_rows_in_micro_batches(spark, tmp_path: Path) -> None:
+    out, checkpoint = tmp_path / "out", tmp_path / "checkpoint"
+    query = (stream(spark, ROWS, 7_000).writeStream.format("parquet").option("checkpointLocation", str(checkpoint))
+             .trigger(availableNow=True).start(str(out)))
+    query.awaitTermination(120)
+    batches = [p for p in query.recentProgress if p["numInputRows"] > 0]
+    assert [p["numInputRows"] for p in batches] == [7_000, 7_000, 7_000, 7_000, 2_000]
+    written = spark.read.parquet(str(out))
+    assert written.selectExpr(*DIGEST).collect() == source(spark).selectExpr(*DIGEST).collect()
+
+
+def test_a_restarted_stream_delivers_no_row_twice_and_misses_none(spark, tmp_path: Path) -> None:
+    out, checkpoint = tmp_path / "out", tmp_path / "checkpoint"
+
+    def start(trigger: dict):
+        return (stream(spark, ROWS, 4_000).writeStream.format("parquet")
+                .option("checkpointLocation", str(checkpoint)).trigger(**trigger).start(str(out)))
+
+    first = start({"processingTime": "200 milliseconds"})
+    deadline = time.monotonic() + 120
+    while (first.lastProgress or {}).get("batchId", -1) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first.stop()
+    done_before = spark.read.parquet(str(out)).count()
+    assert 0 < done_before < ROWS
+    second = start({"availableNow": True})
+    second.awaitTermination(120)
+    written = spark.read.parquet(str(out))
+    assert written.count() == ROWS and written.select("id_mouvement").distinct().count() == ROWS
+    assert written.selectExpr(*DIGEST).collect() == source(spark).selectExpr(*DIGEST).collect()
+
+
+LAKE = dict(rows=60_000, shards=4, seed=SEED, month=MONTH)
+LAKE_FLAGS = ["-n", "60000", "-s", "4", "--seed", str(SEED), "--month", MONTH, "-q"]
+
+
+def test_write_lake_writes_the_clis_lake(spark, cli: str, tmp_path: Path) -> None:
+    from mouvements.spark import write_lake
+
+    summary = write_lake(spark, str(tmp_path / "spark"), **LAKE)
+    assert summary.status == "committed" and summary.dataset_rows == 60_000 and summary.shards_written == [0, 1, 2, 3]
+    assert summary.run_id.startswith("spark-" + spark.sparkContext.applicationId)
+    # The same configuration, run id included (the manifest names it).
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "--run-id", summary.run_id, *LAKE_FLAGS)
+    same(tmp_path / "spark", tmp_path / "cli")
+    assert run_cli(cli, "verify", "-o", str(tmp_path / "spark")).returncode == 0
+
+
+def test_a_task_failing_once_is_retried_to_the_same_bytes(spark, cli: str, tmp_path: Path) -> None:
+    from mouvements.spark import write_lake
+
+    summary = write_lake(spark, str(tmp_path / "spark"), _fault="shard-stored=fail", _fault_attempts=1, **LAKE)
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "--run-id", summary.run_id, *LAKE_FLAGS)
+    same(tmp_path / "spark", tmp_path / "cli")
+
+
+def test_a_permanent_failure_commits_nothing_and_resume_completes(spark, cli: str, tmp_path: Path) -> None:
+    from mouvements.spark import write_lake
+
+    lake = tmp_path / "spark"
+    with pytest.raises(mouvements.MouvementsError, match="injected") as raised:
+        write_lake(spark, str(lake), _fault="shard-stored=fail", **LAKE)
+    assert "Traceback" not in str(raised.value)
+    assert not (lake / "raw" / "_SUCCESS").exists()
+    resumed = write_lake(spark, str(lake), mode="resume", **LAKE)
+    assert resumed.status == "committed"
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "--run-id", resumed.run_id, *LAKE_FLAGS)
+    # The claims log records each run that took the lake: the failed one and the resume here.
+    same(lake, tmp_path / "cli", claims=False)
+
+
+def same(ours: Path, cli: Path, claims: bool = True) -> None:
+    kept = lambda files: {k: v for k, v in files.items() if claims or not k.startswith("raw/_claims/")}  # noqa: E731
+    a, b = kept(tree(ours)), kept(tree(cli))
+    assert sorted(a) == sorted(b)
+    assert [name for name in a if a[name] != b[name]] == []
