@@ -171,6 +171,22 @@ class Rows:
 
         return iter(pyarrow.RecordBatchReader.from_stream(self))
 
+    def labels(self) -> Any:
+        """The anomaly ground truth of these rows as a ``pyarrow.Table``: ``id_mouvement``,
+        ``type_op``, ``produit``, ``montant`` (the exceptional amount), ``usual_montant`` (the
+        amount the row would have had) and ``ratio``; the rows ``generate(labels=True)``
+        writes to ``raw/_labels/`` (pyarrow needed)."""
+        import io
+
+        import pyarrow
+        import pyarrow.csv
+
+        money = pyarrow.decimal128(18, 2)
+        types = {"id_mouvement": pyarrow.string(), "type_op": pyarrow.string(), "produit": pyarrow.string(),
+                 "montant": money, "usual_montant": money, "ratio": money}
+        options = pyarrow.csv.ConvertOptions(column_types=types)
+        return pyarrow.csv.read_csv(io.BytesIO(self._native.labels_csv()), convert_options=options)
+
     def __len__(self) -> int:
         return self.num_rows
 

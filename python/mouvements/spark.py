@@ -31,7 +31,7 @@ try:  # Spark 4.2 and later: availableNow in micro-batches of rowsPerBatch
 except ImportError:  # older Spark: availableNow reads what is left in one micro-batch
     _AvailableNow = object  # type: ignore[assignment,misc]
 
-__all__ = ["MouvementsDataSource", "SCHEMA", "write_lake"]
+__all__ = ["MouvementsDataSource", "MouvementsLabelsDataSource", "SCHEMA", "LABELS_SCHEMA", "write_lake"]
 
 #: The seven columns with Spark's types, none nullable.
 SCHEMA = StructType(
@@ -43,6 +43,18 @@ SCHEMA = StructType(
         StructField("montant", DecimalType(18, 2), False),
         StructField("agence_id", StringType(), False),
         StructField("pays", StringType(), False),
+    ]
+)
+
+#: The anomaly ground truth's columns (``format("mouvements_labels")``).
+LABELS_SCHEMA = StructType(
+    [
+        StructField("id_mouvement", StringType(), False),
+        StructField("type_op", StringType(), False),
+        StructField("produit", StringType(), False),
+        StructField("montant", DecimalType(18, 2), False),
+        StructField("usual_montant", DecimalType(18, 2), False),
+        StructField("ratio", DecimalType(18, 2), False),
     ]
 )
 
@@ -175,6 +187,17 @@ def _batches(chosen: Settings, start: int, stop: int) -> Iterator[Any]:
         yield batch.cast(target)
 
 
+def _labels(chosen: Settings, start: int, stop: int) -> Iterator[Any]:
+    """The anomalies among rows ``start..stop``, as pyarrow batches of Spark's types."""
+    import pyarrow
+
+    target = pyarrow.schema(
+        [pyarrow.field(f.name, _arrow_type(f.dataType), nullable=False) for f in LABELS_SCHEMA.fields]
+    )
+    table = chosen.stream(start, stop).labels()
+    yield from table.cast(target).to_batches()
+
+
 def _arrow_type(spark_type: Any) -> Any:
     import pyarrow
 
@@ -225,9 +248,31 @@ class MouvementsDataSource(DataSource):
         return _StreamReader(self.settings)
 
 
+class MouvementsLabelsDataSource(MouvementsDataSource):
+    """The ``mouvements_labels`` format: the anomaly ground truth of the ``mouvements`` rows
+    of the same options (which rows are anomalous, their amount and the usual one), batch
+    only. Join it on ``id_mouvement`` to score a detection."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "mouvements_labels"
+
+    def schema(self) -> StructType:
+        return LABELS_SCHEMA
+
+    def reader(self, schema: StructType) -> DataSourceReader:
+        if self.settings.rows is None:
+            raise ArgumentError("option rows: the labels need the row count, e.g. .option('rows', '10M')")
+        return _BatchReader(self.settings, labels=True)
+
+    def streamReader(self, schema: StructType) -> DataSourceStreamReader:
+        raise ArgumentError("format mouvements_labels: read the labels in batch (spark.read), not as a stream")
+
+
 class _BatchReader(DataSourceReader):
-    def __init__(self, chosen: Settings) -> None:
+    def __init__(self, chosen: Settings, labels: bool = False) -> None:
         self.settings = chosen
+        self.labels = labels
 
     def partitions(self) -> Sequence[InputPartition]:
         total = self.settings.total
@@ -236,7 +281,8 @@ class _BatchReader(DataSourceReader):
 
     def read(self, partition: InputPartition) -> Iterator[Any]:
         assert isinstance(partition, RowRange)
-        return _batches(self.settings, partition.start, partition.stop)
+        made = _labels if self.labels else _batches
+        return made(self.settings, partition.start, partition.stop)
 
 
 class _StreamReader(DataSourceStreamReader, _AvailableNow):  # type: ignore[misc]

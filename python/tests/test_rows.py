@@ -121,3 +121,17 @@ def test_to_pandas_works_as_the_readme_shows() -> None:
     frame = pyarrow.table(mouvements.rows(rows=1_000)).to_pandas()
     assert len(frame) == 1_000 and list(frame.columns) == SCHEMA.names
     assert str(frame["pays"].dtype) == "category" and frame["id_mouvement"].iloc[0] == "M0000001"
+
+
+def test_the_labels_are_the_ground_truth_generate_writes(tmp_path: Path) -> None:
+    mouvements.generate(tmp_path, rows=ROWS, shards=2, seed=SEED, month=MONTH, anomaly_rate=0.01, labels=True,
+                        layers="raw")
+    files = sorted((tmp_path / "raw" / "_labels").glob("*.csv"))
+    labels = mouvements.rows(rows=ROWS, seed=SEED, month=MONTH, anomaly_rate=0.01).labels()
+    written = pyarrow.concat_tables(
+        pyarrow.csv.read_csv(f, convert_options=pyarrow.csv.ConvertOptions(column_types=labels.schema)) for f in files
+    )
+    assert labels.num_rows > 100 and labels.equals(written)
+    part = mouvements.rows(rows=ROWS, seed=SEED, month=MONTH, anomaly_rate=0.01, start_row=5_000, stop_row=9_000).labels()
+    ids = part["id_mouvement"].to_pylist()
+    assert ids and all("M0005001" <= i <= "M0009000" for i in ids)

@@ -32,7 +32,7 @@ def spark():
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     from pyspark.sql import SparkSession
 
-    from mouvements.spark import MouvementsDataSource
+    from mouvements.spark import MouvementsDataSource, MouvementsLabelsDataSource
 
     session = (
         SparkSession.builder.master("local[2,2]")  # two cores; a failed task is retried once
@@ -45,6 +45,7 @@ def spark():
     )
     session.sparkContext.setLogLevel("ERROR")
     session.dataSource.register(MouvementsDataSource)
+    session.dataSource.register(MouvementsLabelsDataSource)
     yield session
     session.stop()
 
@@ -121,6 +122,20 @@ def test_a_bad_option_fails_at_load_naming_it(spark, options: dict, named: str) 
     with pytest.raises(Exception) as raised:
         reader.load()
     assert named in str(raised.value)
+
+
+def test_the_labels_format_is_the_ground_truth_generate_writes(spark, cli: str, tmp_path: Path) -> None:
+    run_cli(cli, "generate", "-o", str(tmp_path), "-n", "20000", "-s", "2", "--anomaly-rate", "0.01", "--labels",
+            "--layers", "raw", "-q")
+    ours = (spark.read.format("mouvements_labels").option("rows", "20000").option("anomaly_rate", "0.01")
+            .option("partitions", "3").load())
+    from mouvements.spark import LABELS_SCHEMA
+
+    written = spark.read.option("header", "true").schema(LABELS_SCHEMA).csv(str(tmp_path / "raw" / "_labels"))
+    assert ours.count() == written.count() > 100
+    assert ours.orderBy("id_mouvement").collect() == written.orderBy("id_mouvement").collect()
+    flagged = ours.join(source(spark, rows="20000", anomaly_rate="0.01", seed="42", month="2025-06"), "id_mouvement")
+    assert flagged.count() == ours.count()
 
 
 def stream(spark, rows: int, per_batch: int):

@@ -197,7 +197,7 @@ TO '{out}' (FORMAT parquet, PARTITION_BY (pays, produit), COMPRESSION zstd)
 /// The benchmark's settings and where it writes.
 pub struct Bench {
     pub bin: String,
-    work: PathBuf,
+    pub work: PathBuf,
     pub runs: usize,
     pub rows: u64,
 }

@@ -2,7 +2,9 @@
 //! or `cargo xtask wheel`'s, installed into the tools' environment): `rows()` into a pyarrow
 //! table on one core against the Rust walk of the same record batches, with its peak RSS
 //! against the table's own bytes; `generate()` of the default lake against the CLI, run in
-//! turn; the wheel's size and `import mouvements`'s time.
+//! turn; the Spark rows (the data source against Spark reading our CSV and dbldatagen, and
+//! `write_lake` against the CLI, in one session: `bench_spark.py`); the wheel's size and
+//! `import mouvements`'s time.
 
 use std::path::Path;
 
@@ -106,6 +108,8 @@ pub fn run(bench: &Bench, tools: &Tools, arrow_walk: &str, table: &mut Vec<Row>)
         Some((api.seconds / cli.seconds, "the CLI")),
     ));
 
+    spark(bench, tools, &python, table)?;
+
     let import = median(bench.runs, || Ok(measure(&python, &["-c", "import mouvements"])?.0))?;
     let bare = median(bench.runs, || Ok(measure(&python, &["-c", "pass"])?.0))?;
     let wheel = std::fs::read_dir(Path::new("target/wheels")).ok().and_then(|d| {
@@ -124,5 +128,71 @@ pub fn run(bench: &Bench, tools: &Tools, arrow_walk: &str, table: &mut Vec<Row>)
         rss_mib: import.rss_mib(),
         ratio: None,
     });
+    Ok(())
+}
+
+/// The Spark rows (see `bench_spark.py`), with the CLI's time for the same lake beside.
+fn spark(bench: &Bench, tools: &Tools, python: &str, table: &mut Vec<Row>) -> Result<()> {
+    if process::capture(python, &["-c", "import pyspark"], &[]).is_err() {
+        println!("spark rows skipped: pyspark is not installed in the tools' venv");
+        return Ok(());
+    }
+    // dbldatagen is the peer, for the bench only; without it its row says why.
+    let pip = tools.bin("pip").to_string_lossy().into_owned();
+    let _ = process::capture(&pip, &["install", "--quiet", "--disable-pip-version-check", "dbldatagen"], &[]);
+    let rows_text = bench.rows.to_string();
+    let [(cli, csv_lake)] = bench.fresh_runs(["spark-cli"], bench.runs, |_, lake| {
+        let lake_text = lake.to_string_lossy().into_owned();
+        crate::bench::settle();
+        Ok(measure(&bench.bin, &["generate", "-o", &lake_text, "-n", &rows_text, "-q"])?.0)
+    })?;
+    let script = bench.work.join("bench_spark.py");
+    std::fs::write(&script, include_str!("bench_spark.py"))?;
+    let (script_text, lake_text) =
+        (script.to_string_lossy().into_owned(), csv_lake.to_string_lossy().into_owned());
+    let work_text = bench.work.to_string_lossy().into_owned();
+    let runs = bench.runs.min(3).to_string();
+    let output = process::capture(python, &[&script_text, &rows_text, &lake_text, &work_text, &runs], &[])?;
+    let result: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("bench_spark.py's JSON")?;
+    let seconds = |key: &str| result[key].as_f64();
+    let plain = |s: f64| Sample { seconds: s, rss_kib: None };
+    let rows = bench.rows;
+    let source = seconds("source").context("the source's time")?;
+    table.push(Row {
+        what: format!(
+            "Spark local[2] start-up (apart), {:.1} s; mouvements source to noop",
+            seconds("startup").unwrap_or(0.0)
+        ),
+        ..crate::bench::row(String::new(), plain(source), rows, None, None)
+    });
+    if let Some(csv) = seconds("csv") {
+        table.push(crate::bench::row(
+            "Spark reading our raw CSV to noop".into(),
+            plain(csv),
+            rows,
+            None,
+            Some((csv / source, "the source's time")),
+        ));
+    }
+    match seconds("dbldatagen") {
+        Some(peer) => table.push(crate::bench::row(
+            "dbldatagen, the same 7 columns, to noop".into(),
+            plain(peer),
+            rows,
+            None,
+            Some((peer / source, "the source's time")),
+        )),
+        None => println!("dbldatagen row skipped: {}", result["dbldatagen_skipped"]),
+    }
+    if let Some(lake) = seconds("write_lake") {
+        table.push(crate::bench::row(
+            "write_lake, every layer, local[2]".into(),
+            plain(lake),
+            rows,
+            None,
+            Some((lake / cli.seconds, "the CLI")),
+        ));
+    }
     Ok(())
 }

@@ -55,6 +55,18 @@ impl RowStream {
         PyCapsule::new_with_value(py, schema, c"arrow_schema")
     }
 
+    /// The anomaly ground truth of the stream's rows, as the labels CSV `generate --labels`
+    /// writes (`id_mouvement,type_op,produit,montant,usual_montant,ratio`, header first).
+    fn labels_csv<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        let mut csv = Vec::new();
+        py.detach(|| {
+            self.generator
+                .write_labels_csv(self.range.clone(), &mut csv)
+                .expect("writing to memory does not fail")
+        });
+        pyo3::types::PyBytes::new(py, &csv)
+    }
+
     /// Rows in the stream.
     #[getter]
     fn num_rows(&self) -> u64 {

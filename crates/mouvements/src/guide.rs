@@ -177,8 +177,31 @@ spark.sql({register})
             ));
         }
     }
+    guide.push_str(&cluster(url));
     guide.push_str(ANALYSES);
     guide
+}
+
+/// Generating on the cluster itself, with the Python package: the data source and
+/// `write_lake` into this lake.
+fn cluster(url: &LakeUrl) -> String {
+    let base = url.join("");
+    let base = py(base.trim_end_matches('/'));
+    format!(
+        r#"## On the cluster: the Python package (Databricks Runtime 15.4 LTS and later)
+```python
+%pip install mouvements-0.2.0-cp39-abi3-manylinux_2_28_x86_64.whl   # from a volume or your index
+
+from mouvements.spark import MouvementsDataSource, write_lake
+spark.dataSource.register(MouvementsDataSource)
+# Rows generated on the executors, the same rows as this lake's for the same settings:
+spark.read.format("mouvements").option("rows", "10M").load().write.saveAsTable("main.finance.mouvements_generated")
+# Or the whole lake, written by the executors (the bytes mouvements-gen writes):
+write_lake(spark, {base}, rows=10_000_000, shards=10, mode="overwrite")
+```
+
+"#
+    )
 }
 
 /// The original project's analyses, as SQL on the `mouvements` table.
@@ -234,6 +257,8 @@ mod tests {
             guide.contains("CREATE EXTERNAL LOCATION") && guide.contains("roles/storage.legacyBucketReader")
         );
         assert!(!guide.contains("partitionBy"), "no Spark conversion when the layers exist");
+        assert!(guide.contains(r#"write_lake(spark, "gs://supdevinci_bucket/sanda_celia", rows="#));
+        assert!(guide.contains(r#"spark.read.format("mouvements")"#));
     }
 
     #[test]
