@@ -210,6 +210,14 @@ def _layers(layers: Union[str, Sequence[str]]) -> str:
     return ",".join(layers)
 
 
+def _options(storage_options: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+    if storage_options is None or isinstance(storage_options, dict):
+        return storage_options
+    if isinstance(storage_options, Mapping):
+        return dict(storage_options)
+    raise ArgumentError("storage_options: expected a dict of setting names to strings")
+
+
 def _progress(progress: Progress) -> Optional[Callable[[int, int], None]]:
     if progress is None or progress is False:
         return None
@@ -329,7 +337,7 @@ def generate(
         task_index,
         task_count,
         threads,
-        storage_options,
+        _options(storage_options),
         _progress(progress),
     )
     return Summary(_json.loads(text))
@@ -365,7 +373,7 @@ def verify(
         sample,
         None if html is None else _os.fspath(html),
         threads,
-        storage_options,
+        _options(storage_options),
     )
     return Report(native)
 
@@ -414,4 +422,4 @@ def rows(
 def guide(base: PathLike = "./datalake", *, storage_options: Optional[Mapping[str, Any]] = None) -> str:
     """The Databricks guide for the lake at ``base`` as Markdown: access, Unity Catalog, how
     to register and read each layer, the analyses as SQL."""
-    return str(_native.guide(_os.fspath(base), storage_options))
+    return str(_native.guide(_os.fspath(base), _options(storage_options)))

@@ -28,7 +28,7 @@ from mouvements.errors import ArgumentError, MouvementsError
 
 try:  # Spark 4.2 and later: availableNow in micro-batches of rowsPerBatch
     from pyspark.sql.streaming.datasource import SupportsTriggerAvailableNow as _AvailableNow
-except ImportError:  # older Spark: availableNow reads what is left in one micro-batch
+except ImportError:  # older Spark: every micro-batch reads what is left (see latestOffset)
     _AvailableNow = object  # type: ignore[assignment,misc]
 
 __all__ = ["MouvementsDataSource", "MouvementsLabelsDataSource", "SCHEMA", "LABELS_SCHEMA", "write_lake"]
@@ -291,8 +291,6 @@ class _StreamReader(DataSourceStreamReader, _AvailableNow):  # type: ignore[misc
 
     def __init__(self, chosen: Settings) -> None:
         self.settings = chosen
-        # Spark before 4.2 asks for the latest offset without the start: the last one planned.
-        self._planned = 0
         # availableNow's target: the rows there are when the query starts (all of them).
         self._target = chosen.total
 
@@ -308,15 +306,15 @@ class _StreamReader(DataSourceStreamReader, _AvailableNow):  # type: ignore[misc
         return ReadMaxRows(self.settings.rows_per_batch)
 
     def latestOffset(self, start: Optional[dict] = None, limit: Any = None) -> dict:
-        at = self._planned if start is None else int(start["row"])
-        total = self._target
-        max_rows = getattr(limit, "max_rows", None) if limit is not None else self.settings.rows_per_batch
+        # Spark before 4.2 asks without the start, so no limit can be counted from it safely
+        # (a restarted reader does not know where its query stopped): every row is available,
+        # and rowsPerBatch needs Spark 4.2 or later.
+        if start is None or limit is None:
+            return {"row": self._target}
+        max_rows = getattr(limit, "max_rows", None)
         if max_rows is None:  # ReadAllAvailable: availableNow's target
-            end = total
-        else:
-            end = min(total, at + int(max_rows))
-        self._planned = end
-        return {"row": end}
+            return {"row": self._target}
+        return {"row": min(self._target, int(start["row"]) + int(max_rows))}
 
     def reportLatestOffset(self) -> Optional[dict]:
         return {"row": self.settings.total}
@@ -331,7 +329,7 @@ class _StreamReader(DataSourceStreamReader, _AvailableNow):  # type: ignore[misc
         return _batches(self.settings, partition.start, partition.stop)
 
     def commit(self, end: dict) -> None:
-        self._planned = max(self._planned, int(end["row"]))
+        pass  # nothing to release: any offset range can be read again
 
 
 #: How a Spark job's failure names our exception in the task's traceback.
@@ -403,6 +401,7 @@ def write_lake(
                     os.environ["MOUVEMENTS_FAULT"] = previous
         yield json.dumps(summary.as_dict())
 
+    started = time.perf_counter()
     try:
         results = context.parallelize(range(count), count).mapPartitionsWithIndex(task).collect()
     except Exception as failure:  # a Py4JJavaError carrying the task's Python traceback
@@ -416,8 +415,14 @@ def write_lake(
     committed = [s for s in summaries if s["status"] in ("committed", "already-committed")]
     if not committed:
         raise MouvementsError(f"every task of run {run_id} finished but none committed the lake; rerun with mode='resume'")
+    # The committed task's view of the dataset, with this call's work summed over its tasks.
     final = dict(committed[0])
-    final["rows"] = sum(s["rows"] for s in summaries)
-    final["bytes"] = sum(s["bytes"] for s in summaries)
-    final["shards_written"] = sorted(i for s in summaries for i in s["shards_written"])
+    for total in ("rows", "bytes", "csv_bytes"):
+        final[total] = sum(s[total] for s in summaries)
+    for shards in ("shards_written", "shards_kept"):
+        final[shards] = sorted(i for s in summaries for i in s[shards])
+    final["task"] = {"index": 0, "count": count}
+    final["seconds"] = seconds = time.perf_counter() - started
+    final["rows_per_second"] = final["rows"] / max(seconds, 1e-9)
+    final["mb_per_second"] = final["bytes"] / 1e6 / max(seconds, 1e-9)
     return mouvements.Summary(final)

@@ -134,7 +134,8 @@ def test_the_labels_format_is_the_ground_truth_generate_writes(spark, cli: str, 
     written = spark.read.option("header", "true").schema(LABELS_SCHEMA).csv(str(tmp_path / "raw" / "_labels"))
     assert ours.count() == written.count() > 100
     assert ours.orderBy("id_mouvement").collect() == written.orderBy("id_mouvement").collect()
-    flagged = ours.join(source(spark, rows="20000", anomaly_rate="0.01", seed="42", month="2025-06"), "id_mouvement")
+    rows = source(spark, rows="20000", anomaly_rate="0.01", seed="42", month="2025-06")
+    flagged = ours.join(rows, ["id_mouvement", "type_op", "produit", "montant"])
     assert flagged.count() == ours.count()
 
 

@@ -10,11 +10,6 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyString};
 
 use crate::errors;
 
-/// An environment variable, empty counting as unset.
-pub fn env(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.is_empty())
-}
-
 /// `value` parsed, or the argument error naming `keyword`.
 pub fn parsed<T>(py: Python<'_>, keyword: &str, value: Result<T, String>) -> PyResult<T> {
     value.map_err(|message| errors::argument(py, format!("{keyword}: {message}")))

@@ -16,11 +16,21 @@ use crate::errors;
 /// How often the waiting caller wakes.
 const TICK: Duration = Duration::from_millis(100);
 
+/// What an interrupt does to a job.
+pub enum OnInterrupt {
+    /// Cancel it and wait until it has stopped (a job that writes: its uploads are aborted).
+    Cancel,
+    /// Leave it to finish on its thread and raise at once: a job that only reads, whose
+    /// result is dropped; the message says so.
+    Abandon(&'static str),
+}
+
 /// Runs `work` on a thread; calls `progress(rows_done, rows_total)` on every tick.
 pub fn run<T: Send + 'static>(
     py: Python<'_>,
     control: &Arc<Control>,
     progress: Option<&Bound<'_, PyAny>>,
+    on_interrupt: OnInterrupt,
     work: impl FnOnce() -> Result<T, JobError> + Send + 'static,
 ) -> PyResult<T> {
     let (sender, receiver) = channel();
@@ -53,7 +63,11 @@ pub fn run<T: Send + 'static>(
             Ok(result) => {
                 let _ = worker.join();
                 if result.is_ok() {
-                    report(py)?;
+                    // The last progress (100 %); the job is done whatever it or a signal says.
+                    if let Some(callback) = progress {
+                        let now = control.progress();
+                        let _ = callback.call1((now.rows_done, now.rows_total));
+                    }
                 }
                 return errors::check(py, result);
             }
@@ -67,12 +81,22 @@ pub fn run<T: Send + 'static>(
             Err(RecvTimeoutError::Timeout) => {}
         }
         if let Err(stop) = report(py) {
-            // Interrupted, or the progress callback raised: the job stops as on Ctrl-C, and
-            // its own failure, if it is not the interruption, is what the caller sees.
+            if let OnInterrupt::Abandon(message) = on_interrupt {
+                control.cancel();
+                return Err(if stop.is_instance_of::<PyKeyboardInterrupt>(py) {
+                    PyKeyboardInterrupt::new_err(message)
+                } else {
+                    stop
+                });
+            }
+            // Interrupted, or the progress callback raised: the job stops as on Ctrl-C; a job
+            // that finished meanwhile keeps its result, and its own failure, if it is not the
+            // interruption, is what the caller sees.
             control.cancel();
             let result = py.detach(|| wait(None));
             let _ = worker.join();
             return match result {
+                Ok(Ok(done)) => Ok(done),
                 Ok(Err(e)) if !matches!(e, JobError::Interrupted) => Err(errors::from_job(py, e)),
                 _ if stop.is_instance_of::<PyKeyboardInterrupt>(py) => {
                     Err(errors::from_job(py, JobError::Interrupted))

@@ -58,10 +58,9 @@ fn generate(
     let url = args::url(py, base)?;
     let mut options = GenerateOptions::new(url, dataset);
     options.mode = args::mode(py, mode)?;
+    // Keywords only: the job runners' variables (run id, task) are the command's to read.
     if let Some(id) = run_id {
         options.run_id = args::parsed(py, "run_id", mouvements::options::parse_run_id(id))?;
-    } else if let Some((id, _)) = mouvements::options::run_id_from_env(&args::env) {
-        options.run_id = id;
     }
     let task = mouvements::Task::new(
         args::whole(py, "task_index", task_index)?,
@@ -74,7 +73,7 @@ fn generate(
     options.store = args::store(py, storage_options)?;
     let control = Arc::new(Control::new(progress.is_some()));
     let running = Arc::clone(&control);
-    let summary = job::run(py, &control, progress.as_ref(), move || {
+    let summary = job::run(py, &control, progress.as_ref(), job::OnInterrupt::Cancel, move || {
         let runtime = mouvements::runtime(options.threads)?;
         runtime.block_on(mouvements::generate(&options, &running))
     })?;
@@ -135,14 +134,22 @@ fn verify(
     let html = html.map(|path| errors::check(py, mouvements::html_target(&path))).transpose()?;
     let store = args::store(py, storage_options)?;
     let control = Arc::new(Control::default());
-    let report = job::run(py, &control, None, move || {
-        let runtime = mouvements::runtime(options.threads)?;
-        let report = runtime.block_on(mouvements::verify(&url, &options, &store))?;
-        if let Some(path) = html {
-            mouvements::write_html(&report, &path)?;
-        }
-        Ok(report)
-    })?;
+    let running = Arc::clone(&control);
+    let report = job::run(
+        py,
+        &control,
+        None,
+        job::OnInterrupt::Abandon("interrupted: the verification stopped (it writes nothing to the lake)"),
+        move || {
+            let runtime = mouvements::runtime(options.threads)?;
+            let report = runtime.block_on(mouvements::verify(&url, &options, &store))?;
+            // An abandoned verification writes no page after the caller has moved on.
+            if let Some(path) = html.filter(|_| !running.is_cancelled()) {
+                mouvements::write_html(&report, &path)?;
+            }
+            Ok(report)
+        },
+    )?;
     Ok(Report(report))
 }
 

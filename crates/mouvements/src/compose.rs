@@ -91,6 +91,7 @@ fn walk_rows(
             progress.add_rows(PROGRESS_ROWS);
         }
     }
+    progress.add_rows((shard.rows.end - shard.rows.start) % PROGRESS_ROWS);
     Ok(Vec::new())
 }
 

@@ -90,7 +90,12 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         max_shard_bytes: plans.iter().map(|s| s.rows.end - s.rows.start).max().unwrap_or(0)
             * MAX_CSV_ROW_BYTES,
     };
-    let run = Arc::new(lake.prepare(request).await?);
+    // Preparing can wait on a slow store's retries: Ctrl-C stops it too (nothing written yet
+    // that a rerun does not take over).
+    let run = tokio::select! {
+        prepared = lake.prepare(request) => Arc::new(prepared?),
+        () = control.cancelled() => return Err(JobError::Interrupted),
+    };
     let generator = Arc::new(
         compiling
             .join()

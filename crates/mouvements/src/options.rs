@@ -159,17 +159,6 @@ pub fn run_id_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<(String, 
     RUN_ID_VARIABLES.iter().find_map(|var| env(var).map(|id| (id, *var)))
 }
 
-/// What `verify` does besides checking, with the lake's store settings.
-#[derive(Debug, Clone)]
-pub struct VerifyJob {
-    /// The lake.
-    pub url: LakeUrl,
-    /// Sample, statistics, threads.
-    pub options: mouvements_verify::VerifyOptions,
-    /// How the store client behaves, and its settings.
-    pub store: StoreOptions,
-}
-
 /// `10000000`, `10_000_000`, `10M`, `250k`, `1.5M`, `2G`: a row count of at least 1.
 pub fn parse_rows(text: &str) -> Result<u64, String> {
     let bad = || format!("expected a row count such as 10000000, 10_000_000, 10M or 250k, got {text:?}");
