@@ -180,32 +180,29 @@ def _batches(chosen: Settings, start: int, stop: int) -> Iterator[Any]:
     """The rows ``start..stop`` as pyarrow batches of Spark's types (labels as plain strings)."""
     import pyarrow
 
-    target = pyarrow.schema(
-        [pyarrow.field(f.name, _arrow_type(f.dataType), nullable=False) for f in SCHEMA.fields]
-    )
+    target = _arrow_schema(SCHEMA)
     for batch in pyarrow.RecordBatchReader.from_stream(chosen.stream(start, stop)):
         yield batch.cast(target)
 
 
 def _labels(chosen: Settings, start: int, stop: int) -> Iterator[Any]:
     """The anomalies among rows ``start..stop``, as pyarrow batches of Spark's types."""
-    import pyarrow
-
-    target = pyarrow.schema(
-        [pyarrow.field(f.name, _arrow_type(f.dataType), nullable=False) for f in LABELS_SCHEMA.fields]
-    )
     table = chosen.stream(start, stop).labels()
-    yield from table.cast(target).to_batches()
+    yield from table.cast(_arrow_schema(LABELS_SCHEMA)).to_batches()
 
 
-def _arrow_type(spark_type: Any) -> Any:
+def _arrow_schema(schema: StructType) -> Any:
+    """The pyarrow schema whose batches Spark takes for ``schema`` (strings, dates, decimals)."""
     import pyarrow
 
-    if isinstance(spark_type, DateType):
-        return pyarrow.date32()
-    if isinstance(spark_type, DecimalType):
-        return pyarrow.decimal128(18, 2)
-    return pyarrow.string()
+    def arrow(spark_type: Any) -> Any:
+        if isinstance(spark_type, DateType):
+            return pyarrow.date32()
+        if isinstance(spark_type, DecimalType):
+            return pyarrow.decimal128(spark_type.precision, spark_type.scale)
+        return pyarrow.string()
+
+    return pyarrow.schema([pyarrow.field(f.name, arrow(f.dataType), nullable=f.nullable) for f in schema.fields])
 
 
 def _ranges(start: int, stop: int, parts: int) -> list[RowRange]:
