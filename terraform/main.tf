@@ -1,6 +1,7 @@
 # The GCP side of mouvements: the lake bucket with its lifecycle rules, a least-privilege
-# service account, an image repository, and the Cloud Run job that runs mouvements-gen with
-# one task per group of shards.
+# service account, an image repository, the Cloud Run job that runs mouvements-gen with one
+# task per group of shards, and (with var.append_schedule) a second job that appends the next
+# month's load, run by Cloud Scheduler.
 
 terraform {
   required_version = ">= 1.5"
@@ -19,9 +20,16 @@ provider "google" {
 }
 
 locals {
-  apis  = ["run.googleapis.com", "artifactregistry.googleapis.com", "storage.googleapis.com", "iam.googleapis.com", "logging.googleapis.com"]
+  apis  = concat(["run.googleapis.com", "artifactregistry.googleapis.com", "storage.googleapis.com", "iam.googleapis.com", "logging.googleapis.com"], var.append_schedule == "" ? [] : ["cloudscheduler.googleapis.com"])
   image = "${var.region}-docker.pkg.dev/${var.project_id}/${var.repository}/mouvements-gen:${var.image_tag}"
   lake  = "gs://${google_storage_bucket.lake.name}/${var.lake_prefix}"
+
+  # The jobs and their arguments: the lake's first load (or its rewrite), and with a schedule
+  # the append of the next load, the same image and identity.
+  job_args = merge(
+    { generate = concat(["generate", "--log-format", "json", "--${var.write_mode}"], var.generate_args) },
+    var.append_schedule == "" ? {} : { append = concat(["generate", "--log-format", "json", "--append"], var.append_args) },
+  )
 }
 
 resource "google_project_service" "apis" {
@@ -113,7 +121,8 @@ resource "google_artifact_registry_repository" "images" {
 }
 
 resource "google_cloud_run_v2_job" "generate" {
-  name                = var.job_name
+  for_each            = local.job_args
+  name                = each.key == "generate" ? var.job_name : "${var.job_name}-append"
   location            = var.region
   deletion_protection = false
 
@@ -128,7 +137,7 @@ resource "google_cloud_run_v2_job" "generate" {
 
       containers {
         image = local.image
-        args  = concat(["generate", "--log-format", "json", "--${var.write_mode}"], var.generate_args)
+        args  = each.value
 
         env {
           name  = "GCS_BUCKET_BASE"
@@ -156,4 +165,45 @@ resource "google_cloud_run_v2_job" "generate" {
   }
 
   depends_on = [google_project_service.apis, google_storage_bucket_iam_member.job_objects]
+}
+
+moved {
+  from = google_cloud_run_v2_job.generate
+  to   = google_cloud_run_v2_job.generate["generate"]
+}
+
+# The scheduler's own identity: it may run the append job, nothing else.
+resource "google_service_account" "scheduler" {
+  count        = var.append_schedule == "" ? 0 : 1
+  account_id   = "mouvements-scheduler"
+  display_name = "Runs the mouvements-gen append job on schedule"
+}
+
+resource "google_cloud_run_v2_job_iam_member" "scheduler_runs_append" {
+  count    = var.append_schedule == "" ? 0 : 1
+  name     = google_cloud_run_v2_job.generate["append"].name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler[0].email}"
+}
+
+# Each execution is one run (CLOUD_RUN_EXECUTION): a retried task finds the load it helped
+# write; the next execution appends the month after.
+resource "google_cloud_scheduler_job" "append" {
+  count     = var.append_schedule == "" ? 0 : 1
+  name      = "${var.job_name}-append"
+  region    = var.region
+  schedule  = var.append_schedule
+  time_zone = var.append_time_zone
+
+  http_target {
+    http_method = "POST"
+    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.generate["append"].name}:run"
+    oauth_token {
+      service_account_email = google_service_account.scheduler[0].email
+      scope                 = "https://www.googleapis.com/auth/cloud-platform"
+    }
+  }
+
+  depends_on = [google_project_service.apis, google_cloud_run_v2_job_iam_member.scheduler_runs_append]
 }

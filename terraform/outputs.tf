@@ -10,10 +10,15 @@ output "image" {
 
 output "job_name" {
   description = "The Cloud Run job."
-  value       = google_cloud_run_v2_job.generate.name
+  value       = google_cloud_run_v2_job.generate["generate"].name
 }
 
 output "execute_command" {
   description = "Runs one execution of the job and waits for it."
-  value       = "gcloud run jobs execute ${google_cloud_run_v2_job.generate.name} --region ${var.region} --project ${var.project_id} --wait"
+  value       = "gcloud run jobs execute ${google_cloud_run_v2_job.generate["generate"].name} --region ${var.region} --project ${var.project_id} --wait"
+}
+
+output "append_job_name" {
+  description = "The Cloud Run job Cloud Scheduler runs to append the next load (empty without var.append_schedule)."
+  value       = var.append_schedule == "" ? "" : google_cloud_run_v2_job.generate["append"].name
 }

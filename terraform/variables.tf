@@ -67,6 +67,24 @@ variable "generate_args" {
   default     = ["--rows", "10M", "--shards", "5", "--seed", "42", "--month", "2025-06"]
 }
 
+variable "append_schedule" {
+  description = "Cron of the monthly append (Cloud Scheduler), e.g. \"0 3 1 * *\" for 03:00 on the first of each month; empty: no schedule, no append job."
+  type        = string
+  default     = ""
+}
+
+variable "append_time_zone" {
+  description = "Time zone of append_schedule."
+  type        = string
+  default     = "Europe/Paris"
+}
+
+variable "append_args" {
+  description = "Arguments after `mouvements-gen generate --append`: the load's rows and shards (its month: the one after the lake's last load; the other settings: the lake's)."
+  type        = list(string)
+  default     = ["--rows", "10M", "--shards", "5"]
+}
+
 variable "task_timeout" {
   description = "Longest a task may run."
   type        = string

@@ -263,15 +263,15 @@ def generate(
     *,
     rows: Union[int, str] = 10_000_000,
     shards: int = 5,
-    seed: int = 42,
+    seed: Optional[int] = None,
     month: Optional[str] = None,
     start: Optional[DateLike] = None,
     end: Optional[DateLike] = None,
-    first_id: int = 1,
-    layers: Union[str, Sequence[str]] = ("raw", "staging", "delta"),
-    format: str = "csv",
-    anomaly_rate: float = 0.001,
-    labels: bool = False,
+    first_id: Optional[int] = None,
+    layers: Union[str, Sequence[str], None] = None,
+    format: Optional[str] = None,
+    anomaly_rate: Optional[float] = None,
+    labels: Optional[bool] = None,
     mode: str = "create",
     run_id: Optional[str] = None,
     task_index: int = 0,
@@ -289,16 +289,21 @@ def generate(
             ``/Volumes/catalog/schema/volume/lake``).
         rows: rows in the dataset: ``1_000_000`` or text such as ``"10M"``, ``"250k"``.
         shards: raw CSV files (``mouvements-SSSSS-of-NNNNN.csv``), 1 to 10,000.
-        seed: same seed and settings, same bytes.
-        month: the period of ``date_op`` as ``"YYYY-MM"`` (default ``"2025-06"``); or
+        seed: same seed and settings, same bytes (default 42).
+        month: the period of ``date_op`` as ``"YYYY-MM"`` (default ``"2025-06"``; with
+            ``mode="append"``, the month after the lake's last load); or
         start, end: the first and last day, inclusive (``"2025-06-01"`` or a ``datetime.date``).
-        first_id: the first row's id number (``M0000001`` is 1).
-        layers: any non-empty subset of ``("raw", "staging", "delta")``.
-        format: raw shards as ``"csv"`` or ``"csv-gz"``.
-        anomaly_rate: share of rows given an exceptional amount, in [0, 1].
-        labels: also write the anomaly ground truth to ``raw/_labels/``.
+        first_id: the first row's id number (``M0000001`` is 1; the default).
+        layers: any non-empty subset of ``("raw", "staging", "delta")`` (default: all three).
+        format: raw shards as ``"csv"`` (the default) or ``"csv-gz"``.
+        anomaly_rate: share of rows given an exceptional amount, in [0, 1] (default 0.001).
+        labels: also write the anomaly ground truth to ``raw/_labels/`` (default False).
         mode: ``"create"`` (refuses an existing dataset), ``"overwrite"`` (a new Delta
-            version) or ``"resume"`` (complete an interrupted dataset).
+            version), ``"resume"`` (complete an interrupted dataset), ``"append"`` (add the
+            next load to a committed lake: ids continue after its last load, a new Delta
+            version only adds files; seed, first_id, anomaly_rate, format, layers and labels
+            are the lake's, and one given must equal it) or ``"append-resume"`` (complete an
+            interrupted append, keeping its finished shards).
         run_id, task_index, task_count: a distributed run's identity and this task's share.
         threads: shards written at once (default: the CLI's).
         storage_options: object_store settings as deltalake and polars take them
@@ -328,10 +333,10 @@ def generate(
         _date("start", start),
         _date("end", end),
         first_id,
-        _layers(layers),
+        None if layers is None else _layers(layers),
         format,
-        float(anomaly_rate),
-        bool(labels),
+        None if anomaly_rate is None else float(anomaly_rate),
+        None if labels is None else bool(labels),
         mode,
         run_id,
         task_index,

@@ -8,6 +8,7 @@ Usage: python readers.py CONFIG_JSON
 CONFIG: {"local": PATH, "remote": [{"url": DELTA_URL, "options": {...}}], "before": SUMMARY?,
          "guide": TEXT?, "flagged": N?}
      or {"year": {"base": PATH, "guide": TEXT, "flagged": N, "claims_bands": {PRODUIT: [LOW, HIGH]}}}
+     or {"history": PATH}
 Prints the raw summary as JSON. With "guide" (the text `mouvements-gen guide` prints), every
 statement of its SQL runs in DuckDB on the staging dataset, and the anomaly query must flag
 `flagged` rows (what verify --stats counts) within 2 %. With "before" (the summary printed before an --overwrite),
@@ -15,7 +16,10 @@ version 0 of the Delta table must hold those rows and version 1 the new raw rows
 (a lake of a whole year), the guide's analyses run on it and must read as a believable insurer:
 each product's claims ÷ premiums lands near its band over the year and every month, and
 the agencies keep their ranking by volume from one half of the year to the other (their sizes
-drive it).
+drive it). With "history" (a lake of appended loads), delta-rs and polars at every Delta
+version must find exactly the raw rows of the loads up to that version's (the manifest says
+which), DuckDB, pyarrow and polars on staging/ and DuckDB on the raw glob every load's rows,
+and delta-rs must open the table from its checkpoint alone (the commits before it hidden).
 Exits non-zero, naming the reader and the figure, on the first difference.
 """
 
@@ -205,11 +209,54 @@ def year_checks(con, year):
     )
 
 
+def history_checks(con, base):
+    with open(f"{base}/raw/_manifest.json", encoding="utf-8") as f:
+        loads = json.load(f)["loads"]
+    delta = f"{base}/delta/mouvements"
+    raw = []
+    for load in loads:
+        raw += [f"{base}/{file['path']}" for shard in load["shards"] for file in shard["files"] if file["layer"] == "raw"]
+        expected = summary(con, f"read_csv({raw!r}, header=true, columns={RAW_SCHEMA})")
+        version = load["delta_version"]
+        con.register("at_version", deltalake.DeltaTable(delta, version=version).to_pyarrow_table())
+        check(f"delta-rs version {version} (load {load['dataset'].get('load', 0)})", summary(con, "at_version"), expected)
+        con.register("polars_version", pl.read_delta(delta, version=version).to_arrow())
+        check(f"polars version {version}", summary(con, "polars_version"), expected)
+    check("duckdb raw glob", raw_summary(con, base), expected)
+    staging = f"{base}/staging/mouvements"
+    check("duckdb staging", summary(con, f"read_parquet('{staging}/**/*.parquet', hive_partitioning=true)"), expected)
+    con.register("pyarrow_staging", ds.dataset(staging, format="parquet", partitioning="hive").to_table())
+    check("pyarrow staging", summary(con, "pyarrow_staging"), expected)
+    con.register("polars_staging", pl.scan_parquet(f"{staging}/**/*.parquet", hive_partitioning=True).collect().to_arrow())
+    check("polars staging", summary(con, "polars_staging"), expected)
+
+    # The checkpoint alone: a copy of the log without the commits it covers.
+    import shutil
+    import tempfile
+
+    with open(f"{delta}/_delta_log/_last_checkpoint", encoding="utf-8") as f:
+        checkpoint = json.load(f)["version"]
+    copy = tempfile.mkdtemp()
+    shutil.copytree(delta, f"{copy}/t", ignore=lambda d, names: [
+        n for n in names if n.endswith(".json") and n[:20].isdigit() and int(n[:20]) <= checkpoint
+    ])
+    opened = deltalake.DeltaTable(f"{copy}/t")
+    files = len(opened.file_uris())
+    full = len(deltalake.DeltaTable(delta).file_uris())
+    if opened.version() != loads[-1]["delta_version"] or files != full:
+        sys.exit(f"readers: delta-rs from the checkpoint opened version {opened.version()} with {files} files, expected {full}")
+    print(f"    delta-rs from checkpoint {checkpoint}: version {opened.version()}, {files} files", file=sys.stderr)
+    shutil.rmtree(copy)
+
+
 def main():
     config = json.loads(sys.argv[1])
     con = duckdb.connect()
     if "year" in config:
         year_checks(con, config["year"])
+        return
+    if "history" in config:
+        history_checks(con, config["history"])
         return
     expected = local(con, config["local"])
     for lake in config.get("remote", []):

@@ -138,8 +138,48 @@ pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
     println!("\n==> the guide's analyses on a generated year");
     year(&bin_text, &scratch, &env, &python, &script)?;
 
+    println!("\n==> readers on a history of 13 monthly loads (a checkpoint at version 10)");
+    history(&bin_text, &scratch, &env, &python, &script)?;
+
     drop(fake);
     std::fs::remove_dir_all(&scratch)?;
+    Ok(())
+}
+
+/// The `verify --json` report of `lake` (with `extra` flags), which must pass.
+fn verified(bin: &str, lake: &str, extra: &[&str], env: &[(String, String)]) -> Result<serde_json::Value> {
+    let mut args = vec!["verify", "-o", lake, "--json"];
+    args.extend(extra);
+    let output = process::capture(bin, &args, env)?;
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    if report["verdict"] != "pass" {
+        bail!("verify of {lake} failed: {}", report["problems"]);
+    }
+    Ok(report)
+}
+
+/// A first month then twelve appended ones: verify passes, and the readers find each
+/// version's rows and open the table from its checkpoint.
+fn history(
+    bin: &str,
+    scratch: &std::path::Path,
+    env: &[(String, String)],
+    python: &str,
+    script: &str,
+) -> Result<()> {
+    let lake = scratch.join("history").to_string_lossy().into_owned();
+    process::capture(
+        bin,
+        &["generate", "-o", &lake, "--month", "2025-01", "-n", "20k", "-s", "2", "-q"],
+        env,
+    )?;
+    for _ in 0..12 {
+        process::capture(bin, &["generate", "-o", &lake, "--append", "-n", "10k", "-s", "2", "-q"], env)?;
+    }
+    verified(bin, &lake, &[], env)?;
+    let config = serde_json::json!({ "history": lake });
+    let output = process::capture(python, &[script, &config.to_string()], env)?;
+    print!("{}", String::from_utf8_lossy(&output.stderr));
     Ok(())
 }
 
@@ -169,11 +209,7 @@ fn year(
         "raw,staging",
     ];
     process::capture(bin, &args, env)?;
-    let output = process::capture(bin, &["verify", "-o", &lake, "--stats", "--json"], env)?;
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    if report["verdict"] != "pass" {
-        bail!("verify of the year failed: {}", report["problems"]);
-    }
+    let report = verified(bin, &lake, &["--stats"], env)?;
     let mut bands = serde_json::Map::new();
     for ratio in report["stats"]["business_ratios"].as_array().into_iter().flatten() {
         if ratio["name"] == "claims ÷ premiums" && ratio["pays"].is_null() {

@@ -108,6 +108,9 @@ pub struct GenerateArgs {
     /// Also write the anomaly ground truth to raw/_labels/.
     #[arg(long)]
     pub labels: bool,
+    /// Add the next load to a committed lake: ids continue, the period defaults to the month after the last load's, the other settings are the lake's (with --resume: complete an interrupted append).
+    #[arg(long, conflicts_with = "overwrite")]
+    pub append: bool,
     /// Replace an existing dataset (a new Delta version; stale files removed at commit).
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,

@@ -48,6 +48,9 @@ impl From<SinkError> for Failure {
             SinkError::Dataset(DatasetError::Version { .. }) => {
                 "; generate it again with this version (--overwrite), or verify it with the version that wrote it"
             }
+            SinkError::Dataset(
+                DatasetError::PeriodOverlap { .. } | DatasetError::Config(_) | DatasetError::TooManyLoads,
+            ) => return Failure::Usage(e.to_string()),
             SinkError::LocalNotWritable { .. } => "; choose a folder you can write to with -o",
             SinkError::NoLocalLake { .. } => {
                 "; generate a dataset there first with `mouvements-gen generate -o …`"
@@ -61,7 +64,9 @@ impl From<SinkError> for Failure {
             }
             SinkError::Corrupt { .. } => "; remove it, or regenerate with --overwrite",
             SinkError::TakenOver { .. } => "; the newer run owns the lake now",
-            SinkError::Open { .. }
+            SinkError::Appended { .. } => "; run the append again to add the load after it",
+            SinkError::NoHistory { .. }
+            | SinkError::Open { .. }
             | SinkError::Name { .. }
             | SinkError::Store { .. }
             | SinkError::Write { .. }

@@ -3,9 +3,10 @@
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
+use mouvements::AppendOptions;
 use mouvements::options::{self, DatasetSettings, GenerateOptions, Task};
 use mouvements_generator::Period;
-use mouvements_sink::{Dataset, LakeUrl, StoreOptions, WriteMode};
+use mouvements_sink::{LakeUrl, StoreOptions, WriteMode};
 use serde::Serialize;
 
 use crate::Failure;
@@ -53,19 +54,16 @@ pub struct GenerateSettings {
     pub report: Vec<Setting>,
 }
 
-/// The run id: from `--run-id`, the job runners' execution variables, or derived from the
-/// dataset, so that tasks given the same settings and no id still write one dataset together.
-fn resolve_run_id(
-    flag: Option<&String>,
-    dataset: &Dataset,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> (String, Source) {
+/// The run id: from `--run-id`, the job runners' execution variables, or `None`: derived from
+/// the dataset, so that tasks given the same settings and no id still write one dataset
+/// together.
+fn resolve_run_id(flag: Option<&String>, env: &dyn Fn(&str) -> Option<String>) -> (Option<String>, Source) {
     if let Some(id) = flag {
-        return (id.clone(), Source::Flag);
+        return (Some(id.clone()), Source::Flag);
     }
     match options::run_id_from_env(env) {
-        Some((id, var)) => (id, Source::Env(var.to_owned())),
-        None => (options::derived_run_id(dataset), Source::Default),
+        Some((id, var)) => (Some(id), Source::Env(var.to_owned())),
+        None => (None, Source::Default),
     }
 }
 
@@ -187,6 +185,16 @@ pub fn resolve(
         }
         _ => Period::default(),
     };
+    let given = |id: &str| source_of(matches, id, None) == Source::Flag;
+    let append = args.append.then(|| AppendOptions {
+        period: (given("month") || given("from")).then_some(period),
+        seed: given("seed").then_some(args.seed),
+        first_id: given("first_id").then_some(args.first_id),
+        anomaly_rate: given("anomaly_rate").then_some(args.anomaly_rate),
+        format: given("format").then_some(args.format),
+        layers: given("layers").then_some(args.layers),
+        labels: given("labels").then_some(args.labels),
+    });
     let dataset = DatasetSettings {
         rows: args.rows,
         shards: args.shards,
@@ -201,7 +209,7 @@ pub fn resolve(
     .dataset()
     .map_err(Failure::from)?;
     let config = dataset.generator;
-    let (run_id, run_source) = resolve_run_id(args.run_id.as_ref(), &dataset, env);
+    let (run_id, run_source) = resolve_run_id(args.run_id.as_ref(), env);
 
     let (task, index_source, count_source) = resolve_task(args, env).map_err(Failure::Usage)?;
     let threads =
@@ -230,12 +238,18 @@ pub fn resolve(
     add("layers", args.layers.to_string(), source_of(matches, "layers", None));
     add("anomaly_rate", config.anomaly_rate().to_string(), source_of(matches, "anomaly_rate", None));
     add("labels", args.labels.to_string(), source_of(matches, "labels", None));
+    add("append", args.append.to_string(), source_of(matches, "append", None));
     add(
         "mode",
         mode.name().to_owned(),
         if mode == WriteMode::Fresh { Source::Default } else { Source::Flag },
     );
-    add("run_id", run_id.clone(), run_source);
+    let shown_id = match (&run_id, args.append) {
+        (Some(id), _) => id.clone(),
+        (None, false) => options::derived_run_id(&dataset),
+        (None, true) => "derived from the load appended".to_owned(),
+    };
+    add("run_id", shown_id, run_source);
     add("task_index", task.index.to_string(), index_source);
     add("task_count", task.count.to_string(), count_source);
     let threads_source = source_of(matches, "threads", None);
@@ -250,6 +264,6 @@ pub fn resolve(
     }
 
     let store = StoreOptions::from_env();
-    let options = GenerateOptions { url, dataset, mode, run_id, task, threads, store };
+    let options = GenerateOptions { url, dataset, append, mode, run_id, task, threads, store };
     Ok(GenerateSettings { options, report })
 }

@@ -82,8 +82,8 @@ fn a_dataset_is_committed_with_manifest_and_success() {
     }
     let manifest: serde_json::Value = serde_json::from_slice(&files["_manifest.json"]).unwrap();
     assert_eq!(manifest["rows"], 5000);
-    assert_eq!(manifest["shards"][0]["first_id"], "M0000001");
-    assert_eq!(manifest["shards"][2]["last_id"], "M0005000");
+    assert_eq!(manifest["loads"][0]["shards"][0]["first_id"], "M0000001");
+    assert_eq!(manifest["loads"][0]["shards"][2]["last_id"], "M0005000");
 }
 
 #[test]

@@ -145,7 +145,7 @@ fn trial(store: &Store<'_>, case: Case, tasks: usize, number: usize) {
     }
     let manifest =
         store.manifest().unwrap_or_else(|| panic!("{case:?} trial {number}: no committed dataset"));
-    assert_eq!(manifest["run_id"], run.as_str(), "{case:?} trial {number}");
+    assert_eq!(manifest["loads"][0]["run_id"], run.as_str(), "{case:?} trial {number}");
     assert_eq!(manifest["rows"], 3000);
     let verify = store.verify();
     assert!(verify.status.success(), "{case:?} trial {number}: {}", String::from_utf8_lossy(&verify.stdout));

@@ -84,12 +84,90 @@ fn default_of(name: &str) -> Expression {
     attribute(&variable.body, "default").clone()
 }
 
+/// The `concat([...], var.x)` calls of `local.job_args` (`merge({generate = …}, cond ? {} :
+/// {append = …})`), by job.
+fn job_args(main: &Body) -> Vec<(String, hcl::expr::FuncCall)> {
+    let locals = block(main, "locals");
+    let Expression::FuncCall(merge) = attribute(&locals.body, "job_args") else {
+        panic!("job_args should be merge({{generate = concat(...)}}, ...)");
+    };
+    let mut jobs = Vec::new();
+    for part in &merge.args {
+        let object = match part {
+            Expression::Object(object) => object.clone(),
+            Expression::Conditional(cond) => match &cond.false_expr {
+                Expression::Object(object) => object.clone(),
+                other => panic!("expected {{append = concat(...)}}, found {other}"),
+            },
+            other => panic!("expected an object, found {other}"),
+        };
+        for (key, value) in object {
+            let Expression::FuncCall(call) = value else { panic!("{key} should be concat(...)") };
+            jobs.push((key.to_string(), *call));
+        }
+    }
+    jobs
+}
+
+#[test]
+fn the_append_job_runs_on_schedule_with_its_own_least_privilege_identity() {
+    let main = terraform("main.tf");
+    let jobs = job_args(&main);
+    let (_, append) = jobs.iter().find(|(k, _)| k == "append").expect("an append job");
+    assert!(strings(&append.args[0]).contains(&"--append".to_owned()));
+    assert_eq!(append.args[1].to_string(), "var.append_args");
+    let mut args = strings(&append.args[0]);
+    args.extend(strings(&default_of("append_args")));
+    let output = mouvements_gen().arg("config").args(&args[1..]).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .any(|l| l.starts_with("append") && l.contains("true"))
+    );
+
+    // Off by default: no schedule, no job, no identity.
+    assert_eq!(default_of("append_schedule"), Expression::String(String::new()));
+    for (kind, name) in [
+        ("google_cloud_scheduler_job", "append"),
+        ("google_service_account", "scheduler"),
+        ("google_cloud_run_v2_job_iam_member", "scheduler_runs_append"),
+    ] {
+        let count = attribute(&resource(&main, kind, name).body, "count").to_string();
+        assert!(count.contains("var.append_schedule == \"\""), "{kind}.{name}: {count}");
+    }
+    let scheduler = &resource(&main, "google_cloud_scheduler_job", "append").body;
+    assert_eq!(attribute(scheduler, "schedule").to_string(), "var.append_schedule");
+    let target = &block(scheduler, "http_target").body;
+    let uri = attribute(target, "uri").to_string();
+    assert!(
+        uri.contains("run.googleapis.com/v2/")
+            && uri.contains("generate[\"append\"].name")
+            && uri.contains(":run"),
+        "{uri}"
+    );
+    let token = &block(target, "oauth_token").body;
+    assert_eq!(
+        attribute(token, "service_account_email").to_string(),
+        "google_service_account.scheduler[0].email"
+    );
+    // It may run the append job and nothing else: run.invoker on that job only.
+    let grant = &resource(&main, "google_cloud_run_v2_job_iam_member", "scheduler_runs_append").body;
+    assert_eq!(attribute(grant, "role"), &Expression::String("roles/run.invoker".into()));
+    assert_eq!(attribute(grant, "name").to_string(), "google_cloud_run_v2_job.generate[\"append\"].name");
+    let bucket_grants = blocks(&main, "resource")
+        .filter(|b| b.labels()[0].as_str() == "google_storage_bucket_iam_member")
+        .map(|b| attribute(&b.body, "member").to_string())
+        .collect::<Vec<_>>();
+    assert!(bucket_grants.iter().all(|m| !m.contains("scheduler")), "{bucket_grants:?}");
+}
+
 #[test]
 fn the_job_arguments_are_accepted_by_the_cli() {
-    let container = container(&terraform("main.tf"));
-    let Expression::FuncCall(call) = attribute(&container, "args") else {
-        panic!("args should be concat([...], var.generate_args)");
-    };
+    let main = terraform("main.tf");
+    assert_eq!(attribute(&container(&main), "args").to_string(), "each.value");
+    let jobs = job_args(&main);
+    let (_, call) = jobs.iter().find(|(k, _)| k == "generate").expect("the generate job");
     assert_eq!(call.name.to_string(), "concat");
     assert_eq!(call.args[1].to_string(), "var.generate_args");
     let example = std::fs::read_to_string(

@@ -48,13 +48,13 @@ pub fn rows(value: &Bound<'_, PyAny>) -> PyResult<u64> {
 }
 
 /// The period: `month` (`"2025-06"`), or `start` and `end` (`"2025-06-01"`, inclusive), or
-/// the default month.
+/// `None` when neither is given.
 pub fn period(
     py: Python<'_>,
     month: Option<&str>,
     start: Option<&str>,
     end: Option<&str>,
-) -> PyResult<Period> {
+) -> PyResult<Option<Period>> {
     let built = match (month, start, end) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
             return Err(errors::argument(
@@ -71,9 +71,9 @@ pub fn period(
         }
         (None, Some(_), None) => return Err(errors::argument(py, "start: needs end too".to_owned())),
         (None, None, Some(_)) => return Err(errors::argument(py, "end: needs start too".to_owned())),
-        (None, None, None) => Ok(Period::default()),
+        (None, None, None) => return Ok(None),
     };
-    built.map_err(|e| errors::from_job(py, e.into()))
+    built.map(Some).map_err(|e| errors::from_job(py, e.into()))
 }
 
 /// The lake URL.
@@ -81,15 +81,20 @@ pub fn url(py: Python<'_>, base: &str) -> PyResult<LakeUrl> {
     base.parse().map_err(|e| errors::argument(py, format!("base: {e}")))
 }
 
-/// `create`, `overwrite` or `resume`.
-pub fn mode(py: Python<'_>, mode: &str) -> PyResult<WriteMode> {
+/// The write mode of `create`, `overwrite`, `resume`, `append` or `append-resume`, and
+/// whether it appends a load.
+pub fn mode(py: Python<'_>, mode: &str) -> PyResult<(WriteMode, bool)> {
     match mode {
-        "create" => Ok(WriteMode::Fresh),
-        "overwrite" => Ok(WriteMode::Overwrite),
-        "resume" => Ok(WriteMode::Resume),
+        "create" => Ok((WriteMode::Fresh, false)),
+        "overwrite" => Ok((WriteMode::Overwrite, false)),
+        "resume" => Ok((WriteMode::Resume, false)),
+        "append" => Ok((WriteMode::Fresh, true)),
+        "append-resume" => Ok((WriteMode::Resume, true)),
         other => Err(errors::argument(
             py,
-            format!("mode: expected \"create\", \"overwrite\" or \"resume\", got {other:?}"),
+            format!(
+                "mode: expected \"create\", \"overwrite\", \"resume\", \"append\" or \"append-resume\", got {other:?}"
+            ),
         )),
     }
 }

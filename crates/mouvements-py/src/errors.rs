@@ -76,7 +76,11 @@ fn from_sink(py: Python<'_>, e: &SinkError) -> PyErr {
 /// The exception class of a lake's error, and the advice after its message.
 fn classify(e: &SinkError) -> (&'static str, &'static str) {
     match e {
-        SinkError::Url(_) | SinkError::StoreSetting { .. } => ("ArgumentError", ""),
+        SinkError::Url(_)
+        | SinkError::StoreSetting { .. }
+        | SinkError::Dataset(
+            DatasetError::PeriodOverlap { .. } | DatasetError::Config(_) | DatasetError::TooManyLoads,
+        ) => ("ArgumentError", ""),
         SinkError::Dataset(DatasetError::ShardCount { .. } | DatasetError::MoreShardsThanRows { .. }) => {
             ("ArgumentError", "; give fewer shards")
         }
@@ -97,6 +101,7 @@ fn classify(e: &SinkError) -> (&'static str, &'static str) {
             "; use mode=\"overwrite\" to replace it (tasks of one run must all be given the same settings)",
         ),
         SinkError::TakenOver { .. } => ("RunConflictError", "; the newer run owns the lake now"),
+        SinkError::Appended { .. } => ("RunConflictError", "; run the append again to add the load after it"),
         SinkError::Corrupt { .. } => {
             ("CorruptDatasetError", "; remove it, or regenerate with mode=\"overwrite\"")
         }
@@ -104,7 +109,8 @@ fn classify(e: &SinkError) -> (&'static str, &'static str) {
         SinkError::NoLocalLake { .. } => {
             ("StorageError", "; generate a dataset there first with mouvements.generate")
         }
-        SinkError::Open { .. }
+        SinkError::NoHistory { .. }
+        | SinkError::Open { .. }
         | SinkError::Name { .. }
         | SinkError::Store { .. }
         | SinkError::Write { .. }

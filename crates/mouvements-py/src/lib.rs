@@ -26,15 +26,15 @@ fn generate(
     base: &str,
     rows: &Bound<'_, PyAny>,
     shards: &Bound<'_, PyAny>,
-    seed: &Bound<'_, PyAny>,
+    seed: Option<&Bound<'_, PyAny>>,
     month: Option<&str>,
     start: Option<&str>,
     end: Option<&str>,
-    first_id: &Bound<'_, PyAny>,
-    layers: &str,
-    format: &str,
-    anomaly_rate: f64,
-    labels: bool,
+    first_id: Option<&Bound<'_, PyAny>>,
+    layers: Option<&str>,
+    format: Option<&str>,
+    anomaly_rate: Option<f64>,
+    labels: Option<bool>,
     mode: &str,
     run_id: Option<&str>,
     task_index: &Bound<'_, PyAny>,
@@ -43,24 +43,37 @@ fn generate(
     storage_options: Option<&Bound<'_, PyAny>>,
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
+    // Settings left out (None) take the CLI's defaults, or the lake's for an append.
+    let named = mouvements::AppendOptions {
+        period: args::period(py, month, start, end)?,
+        seed: seed.map(|s| args::whole(py, "seed", s)).transpose()?,
+        first_id: first_id.map(|f| args::whole(py, "first_id", f)).transpose()?,
+        anomaly_rate,
+        format: format.map(|f| args::parsed(py, "format", f.parse())).transpose()?,
+        layers: layers.map(|l| args::parsed(py, "layers", l.parse())).transpose()?,
+        labels,
+    };
+    let defaults = mouvements::DatasetSettings::default();
     let settings = mouvements::DatasetSettings {
         rows: args::rows(rows)?,
         shards: args::whole(py, "shards", shards)?,
-        seed: args::whole(py, "seed", seed)?,
-        period: args::period(py, month, start, end)?,
-        first_id: args::whole(py, "first_id", first_id)?,
-        anomaly_rate,
-        format: args::parsed(py, "format", format.parse())?,
-        layers: args::parsed(py, "layers", layers.parse())?,
-        labels,
+        seed: named.seed.unwrap_or(defaults.seed),
+        period: named.period.unwrap_or(defaults.period),
+        first_id: named.first_id.unwrap_or(defaults.first_id),
+        anomaly_rate: named.anomaly_rate.unwrap_or(defaults.anomaly_rate),
+        format: named.format.unwrap_or(defaults.format),
+        layers: named.layers.unwrap_or(defaults.layers),
+        labels: named.labels.unwrap_or(defaults.labels),
     };
     let dataset = errors::check(py, settings.dataset())?;
     let url = args::url(py, base)?;
     let mut options = GenerateOptions::new(url, dataset);
-    options.mode = args::mode(py, mode)?;
+    let (mode, append) = args::mode(py, mode)?;
+    options.mode = mode;
+    options.append = append.then_some(named);
     // Keywords only: the job runners' variables (run id, task) are the command's to read.
     if let Some(id) = run_id {
-        options.run_id = args::parsed(py, "run_id", mouvements::options::parse_run_id(id))?;
+        options.run_id = Some(args::parsed(py, "run_id", mouvements::options::parse_run_id(id))?);
     }
     let task = mouvements::Task::new(
         args::whole(py, "task_index", task_index)?,

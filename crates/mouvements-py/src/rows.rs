@@ -122,7 +122,7 @@ pub fn rows(
     let settings = DatasetSettings {
         rows: args::rows(rows)?,
         seed: args::whole(py, "seed", seed)?,
-        period: args::period(py, month, start, end)?,
+        period: args::period(py, month, start, end)?.unwrap_or_default(),
         first_id: args::whole(py, "first_id", first_id)?,
         anomaly_rate,
         ..DatasetSettings::default()

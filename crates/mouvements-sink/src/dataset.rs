@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use mouvements_schema::{DATA_VERSION, GeneratorConfig, SCHEMA_VERSION};
+use mouvements_schema::{DATA_VERSION, GeneratorConfig, Period, SCHEMA_VERSION};
 use sha2::{Digest, Sha256};
 
 /// Most shards a dataset may have: measured to commit within twice the time of 5 shards
@@ -171,6 +171,22 @@ pub enum DatasetError {
         /// The dataset's rows.
         rows: u64,
     },
+    /// An appended load whose period does not start after the last load's end.
+    #[error(
+        "the load's period starts on {start}, but the lake's last load ends on {last}: an appended load starts after the last one (or give no period: the month after it)"
+    )]
+    PeriodOverlap {
+        /// First day asked for.
+        start: String,
+        /// Last day of the lake's last load.
+        last: String,
+    },
+    /// The generator refuses the load's configuration (ids past the largest, …).
+    #[error("{0}")]
+    Config(String),
+    /// A history of more loads than a load number holds.
+    #[error("the lake holds the most loads a lake can hold")]
+    TooManyLoads,
     /// A description written by another version of the data or schema.
     #[error(
         "schema version {schema}, data version {data}: this build writes and reads schema {SCHEMA_VERSION}, data {DATA_VERSION}"
@@ -202,6 +218,26 @@ pub struct Dataset {
     pub layers: Layers,
     /// Whether the anomaly ground truth is written beside the data.
     pub labels: bool,
+    /// The load of the lake's history this dataset is: 0 for the first, then each
+    /// `generate --append` the next (see [`Dataset::next_load`]). Absent from the JSON of a
+    /// first load, so that lakes written before appends existed read the same.
+    #[serde(default, skip_serializing_if = "is_first_load")]
+    pub load: u32,
+}
+
+/// Whether `load` is the first: serde's test for leaving the field out.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_first_load(load: &u32) -> bool {
+    *load == 0
+}
+
+/// The seed of the load after one drawn from `seed`: SplitMix64's step, so that every load
+/// of a lake draws its own rows, and the lake's history is a pure function of its first seed.
+pub fn next_load_seed(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A dataset as read from JSON, before validation.
@@ -214,6 +250,8 @@ struct RawDataset {
     format: ShardFormat,
     layers: Layers,
     labels: bool,
+    #[serde(default)]
+    load: u32,
 }
 
 impl TryFrom<RawDataset> for Dataset {
@@ -223,7 +261,8 @@ impl TryFrom<RawDataset> for Dataset {
         if (raw.schema_version, raw.data_version) != (SCHEMA_VERSION, DATA_VERSION) {
             return Err(DatasetError::Version { schema: raw.schema_version, data: raw.data_version });
         }
-        Dataset::new(raw.generator, raw.shards, raw.format, raw.layers, raw.labels)
+        let dataset = Dataset::new(raw.generator, raw.shards, raw.format, raw.layers, raw.labels)?;
+        Ok(Dataset { load: raw.load, ..dataset })
     }
 }
 
@@ -250,7 +289,70 @@ impl Dataset {
             format,
             layers,
             labels,
+            load: 0,
         })
+    }
+
+    /// The next load of a lake whose last load is `self`: `rows` rows in `shards` shards over
+    /// `period`, with the lake's format, layers, labels and anomaly rate; ids continue after
+    /// this load's last id, and the seed is [`next_load_seed`] of this load's. The period
+    /// must start after this load's end.
+    pub fn next_load(&self, rows: u64, shards: u32, period: Period) -> Result<Self, DatasetError> {
+        let last = self.generator.period().end;
+        if period.start <= last {
+            return Err(DatasetError::PeriodOverlap {
+                start: period.start.to_string(),
+                last: last.to_string(),
+            });
+        }
+        let first_id = self.generator.first_id() + self.generator.rows();
+        let generator = GeneratorConfig::new(
+            next_load_seed(self.generator.seed()),
+            rows,
+            period,
+            first_id,
+            self.generator.anomaly_rate(),
+        )
+        .map_err(|e| DatasetError::Config(e.to_string()))?;
+        let load = self.load.checked_add(1).ok_or(DatasetError::TooManyLoads)?;
+        Ok(Dataset { load, ..Dataset::new(generator, shards, self.format, self.layers, self.labels)? })
+    }
+
+    /// Whether `next` may follow `self` in a lake's history: the next number, the next ids, a
+    /// later period, the chained seed and the same lake settings. Returns what breaks the rule.
+    pub fn check_next(&self, next: &Dataset) -> Result<(), String> {
+        let (a, b) = (&self.generator, &next.generator);
+        if next.load != self.load + 1 {
+            return Err(format!("load {} follows load {}", next.load, self.load));
+        }
+        if b.first_id() != a.first_id() + a.rows() {
+            return Err(format!(
+                "load {} starts at id {}, the ids of load {} end at {}",
+                next.load,
+                b.first_id(),
+                self.load,
+                a.first_id() + a.rows() - 1
+            ));
+        }
+        if b.period().start <= a.period().end {
+            return Err(format!(
+                "load {} starts on {}, load {} ends on {}",
+                next.load,
+                b.period().start,
+                self.load,
+                a.period().end
+            ));
+        }
+        if b.seed() != next_load_seed(a.seed())
+            || b.anomaly_rate().to_bits() != a.anomaly_rate().to_bits()
+            || (next.format, next.layers, next.labels) != (self.format, self.layers, self.labels)
+        {
+            return Err(format!(
+                "load {} has other lake settings than load {} (seed, anomaly rate, format, layers or labels)",
+                next.load, self.load
+            ));
+        }
+        Ok(())
     }
 
     /// SHA-256 of the description's JSON: what configuration-named objects are keyed by.
@@ -275,7 +377,8 @@ impl Dataset {
     pub fn describe(&self) -> String {
         let g = &self.generator;
         format!(
-            "{} rows (seed {}, {} to {}, first id {}, anomaly rate {}) in {} {} shard(s), layers {}{}",
+            "{}{} rows (seed {}, {} to {}, first id {}, anomaly rate {}) in {} {} shard(s), layers {}{}",
+            if self.load > 0 { format!("load {}: ", self.load) } else { String::new() },
             g.rows(),
             g.seed(),
             g.period().start,
@@ -327,8 +430,7 @@ mod tests {
         // Records are matched to their dataset by equality after a JSON round trip, so floats
         // must come back bit for bit (serde_json's float_roundtrip).
         for rate in [0.200_353_179_369_267_78, 0.1 + 0.2, 1e-300, 0.001] {
-            let generator =
-                GeneratorConfig::new(3, 1000, mouvements_schema::Period::default(), 1, rate).unwrap();
+            let generator = GeneratorConfig::new(3, 1000, Period::default(), 1, rate).unwrap();
             let d = Dataset::new(generator, 3, ShardFormat::CsvGz, Layers::RAW, true).unwrap();
             let text = serde_json::to_string(&d).unwrap();
             assert_eq!(serde_json::from_str::<Dataset>(&text).unwrap(), d, "{rate}");

@@ -111,6 +111,24 @@ pub enum SinkError {
         /// This run's description.
         ours: String,
     },
+    /// An appended load asked of a lake with no committed history.
+    #[error("{url} holds no lake to append to ({why}): write its first load without --append")]
+    NoHistory {
+        /// The raw folder's URL.
+        url: String,
+        /// What was found.
+        why: &'static str,
+    },
+    /// Another append committed the next load first.
+    #[error("load {load} of {url} was committed by run {run:?} while this append was prepared")]
+    Appended {
+        /// The raw folder's URL.
+        url: String,
+        /// The lake's last load now.
+        load: u32,
+        /// The run that committed it.
+        run: String,
+    },
     /// Another run took the destination over while this one was writing.
     #[error("run {run:?} took {url} over while this run was writing; this run stops without committing")]
     TakenOver {

@@ -48,19 +48,48 @@ pub fn hidden(relative: &str) -> bool {
     relative.split('/').any(|part| part.starts_with('_') || part.starts_with('.'))
 }
 
-/// `mouvements-00002-of-00005.csv`, the file name of a raw shard.
-pub fn shard_file(index: u32, count: u32, format: ShardFormat) -> String {
-    format!("{SHARD_STEM}-{index:05}-of-{count:05}.{}", format.extension())
+/// `load00003-` for an appended load, nothing for the first: what sets a load's file names
+/// apart from every other load's.
+fn load_tag(load: u32) -> String {
+    if load == 0 { String::new() } else { format!("load{load:05}-") }
+}
+
+/// `mouvements-00002-of-00005.csv`, the file name of a raw shard of the first load;
+/// `mouvements-load00003-00002-of-00005.csv` of load 3. Spark's `mouvements-*.csv` glob reads
+/// every load's, and no load reuses another's names.
+pub fn shard_file(load: u32, index: u32, count: u32, format: ShardFormat) -> String {
+    format!("{SHARD_STEM}-{}{index:05}-of-{count:05}.{}", load_tag(load), format.extension())
 }
 
 /// `raw/mouvements-00002-of-00005.csv`.
 pub fn raw_shard(index: u32, dataset: &Dataset) -> String {
-    format!("{RAW}/{}", shard_file(index, dataset.shards, dataset.format))
+    format!("{RAW}/{}", shard_file(dataset.load, index, dataset.shards, dataset.format))
 }
 
-/// The shard number, count and format of a raw shard file name, or `None` for any other name.
-pub fn parse_shard_file(name: &str) -> Option<(u32, u32, ShardFormat)> {
+/// A raw shard's file name read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardName {
+    /// The load it belongs to.
+    pub load: u32,
+    /// The shard number.
+    pub index: u32,
+    /// The load's shard count.
+    pub count: u32,
+    /// How it is stored.
+    pub format: ShardFormat,
+}
+
+/// The load, shard number, count and format of a raw shard file name, or `None` for any
+/// other name.
+pub fn parse_shard_file(name: &str) -> Option<ShardName> {
     let rest = name.strip_prefix(SHARD_STEM)?.strip_prefix('-')?;
+    let (load, rest) = match rest.strip_prefix("load") {
+        Some(tagged) => {
+            let (digits, rest) = tagged.split_once('-')?;
+            (digits.parse::<u32>().ok().filter(|n| *n > 0)?, rest)
+        }
+        None => (0, rest),
+    };
     let (numbers, format) = if let Some(n) = rest.strip_suffix(".csv.gz") {
         (n, ShardFormat::CsvGz)
     } else {
@@ -72,12 +101,18 @@ pub fn parse_shard_file(name: &str) -> Option<(u32, u32, ShardFormat)> {
         return None;
     }
     let (index, count) = (index.parse().ok()?, count.parse().ok()?);
-    (index < count && name == shard_file(index, count, format)).then_some((index, count, format))
+    (index < count && name == shard_file(load, index, count, format)).then_some(ShardName {
+        load,
+        index,
+        count,
+        format,
+    })
 }
 
-/// `raw/_labels/anomalies-00002-of-00005.csv`.
-pub fn labels(index: u32, count: u32) -> String {
-    format!("{LABELS}/anomalies-{index:05}-of-{count:05}.csv")
+/// `raw/_labels/anomalies-00002-of-00005.csv` (`anomalies-load00003-00002-of-00005.csv` for
+/// load 3).
+pub fn labels(index: u32, dataset: &Dataset) -> String {
+    format!("{LABELS}/anomalies-{}{index:05}-of-{:05}.csv", load_tag(dataset.load), dataset.shards)
 }
 
 /// `part-00002-of-00005-<cfg>.zstd.parquet`: a Parquet file name, unique per configuration.
@@ -95,6 +130,14 @@ pub fn partition_file(layer: Layer, partition: &str, index: u32, dataset: &Datas
 pub fn delta_commit(version: u64) -> String {
     format!("{DELTA_LOG}/{version:020}.json")
 }
+
+/// `delta/mouvements/_delta_log/00000000000000000010.checkpoint.parquet`.
+pub fn delta_checkpoint(version: u64) -> String {
+    format!("{DELTA_LOG}/{version:020}.checkpoint.parquet")
+}
+
+/// The pointer to the newest Delta checkpoint.
+pub const LAST_CHECKPOINT: &str = "delta/mouvements/_delta_log/_last_checkpoint";
 
 /// The version of a Delta commit file name (`00000000000000000003.json`), or `None`.
 pub fn parse_delta_commit(name: &str) -> Option<u64> {
@@ -137,11 +180,17 @@ mod tests {
 
     #[test]
     fn shard_names_follow_beam_and_parse_back() {
-        assert_eq!(shard_file(0, 5, ShardFormat::Csv), "mouvements-00000-of-00005.csv");
-        for (i, n, f) in
-            [(0, 5, ShardFormat::Csv), (4, 5, ShardFormat::CsvGz), (99_999, 100_000, ShardFormat::Csv)]
-        {
-            assert_eq!(parse_shard_file(&shard_file(i, n, f)), Some((i, n, f)));
+        assert_eq!(shard_file(0, 0, 5, ShardFormat::Csv), "mouvements-00000-of-00005.csv");
+        assert_eq!(shard_file(3, 0, 5, ShardFormat::Csv), "mouvements-load00003-00000-of-00005.csv");
+        for (load, index, count, format) in [
+            (0, 0, 5, ShardFormat::Csv),
+            (0, 4, 5, ShardFormat::CsvGz),
+            (0, 99_999, 100_000, ShardFormat::Csv),
+            (12, 1, 2, ShardFormat::Csv),
+            (100_000, 0, 1, ShardFormat::CsvGz),
+        ] {
+            let name = shard_file(load, index, count, format);
+            assert_eq!(parse_shard_file(&name), Some(ShardName { load, index, count, format }), "{name}");
         }
     }
 
@@ -155,6 +204,9 @@ mod tests {
             "mouvements-00000-of-00005.parquet",
             "mouvements-extra.csv",
             "other-00000-of-00005.csv",
+            "mouvements-load00000-00000-of-00005.csv",
+            "mouvements-load3-00000-of-00005.csv",
+            "mouvements-loadx-00000-of-00005.csv",
         ] {
             assert_eq!(parse_shard_file(name), None, "{name}");
         }

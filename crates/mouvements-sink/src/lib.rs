@@ -41,13 +41,13 @@ mod store;
 mod url;
 mod writer;
 
-pub use dataset::{Dataset, DatasetError, Layer, Layers, MAX_SHARDS, ShardFormat};
+pub use dataset::{Dataset, DatasetError, Layer, Layers, MAX_SHARDS, ShardFormat, next_load_seed};
 pub use error::SinkError;
-pub use manifest::{Claim, FileEntry, MANIFEST_VERSION, Manifest, ShardEntry, ShardRecord, crc32c_hex};
+pub use manifest::{Claim, FileEntry, Load, MANIFEST_VERSION, Manifest, ShardEntry, ShardRecord, crc32c_hex};
 pub use objects::{Listed, Objects};
 pub use protocol::{
     CLOUD_PARQUET_SHAPE, CLOUD_SHAPE, CommitOutcome, Faults, LOCAL_PARQUET_SHAPE, LOCAL_SHAPE, Lake, Output,
-    Produced, Run, RunRequest, ShardOutputs, Step, Survey, TableLog, WriteMode,
+    Produced, Run, RunRequest, ShardOutputs, Step, Survey, TableCheckpoint, TableLog, WriteMode,
 };
 pub use reader::ObjectReader;
 pub use store::{StoreOptions, StoreSettings, prepare_local};

@@ -1,7 +1,8 @@
 //! The bookkeeping of a dataset, as stored: the claim a run makes on the destination, the
-//! record of each finished shard (every file it wrote, in every layer), and the manifest
-//! written once every shard is there. All of it is read back as untrusted input: parsing
-//! validates the dataset description and [`Manifest::check`] the manifest's own arithmetic.
+//! record of each finished shard (every file it wrote, in every layer), and the manifest: the
+//! lake's history of loads, rewritten as each load commits. All of it is read back as
+//! untrusted input: parsing validates the dataset descriptions and [`Manifest::check`] the
+//! manifest's own arithmetic and history.
 
 use crate::{Dataset, Layer, MAX_SHARDS};
 
@@ -80,34 +81,30 @@ pub struct Claim {
     pub dataset: Dataset,
 }
 
-/// Version of the manifest layout.
-pub const MANIFEST_VERSION: u32 = 2;
+/// Version of the manifest layout: 3 lists the loads of the lake's history. Version 2 (one
+/// dataset, written before appends existed) is read as a history of one load.
+pub const MANIFEST_VERSION: u32 = 3;
 
-/// `raw/_manifest.json`: the whole dataset, written after its last shard and before
-/// `_SUCCESS`.
+/// One load of the lake's history: what a run committed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Manifest {
-    /// Layout version of this document.
-    pub manifest_version: u32,
-    /// The tool and version that wrote it.
-    pub tool: String,
+pub struct Load {
     /// The run that committed it.
     pub run_id: String,
-    /// The dataset.
+    /// The load's dataset: its settings, period, ids, shards; `dataset.load` is its number.
     pub dataset: Dataset,
-    /// Data rows over all shards.
+    /// Data rows over its shards.
     pub rows: u64,
-    /// Stored bytes of every file listed.
+    /// Stored bytes of every file it lists.
     pub bytes: u64,
-    /// The Delta table version this dataset committed, when it has the delta layer.
+    /// The Delta table version that added its files, when the lake has the delta layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta_version: Option<u64>,
     /// Every shard, in order.
     pub shards: Vec<ShardEntry>,
 }
 
-impl Manifest {
-    /// Every file of the dataset.
+impl Load {
+    /// Every file of the load.
     pub fn files(&self) -> impl Iterator<Item = &FileEntry> {
         self.shards.iter().flat_map(|s| s.files.iter())
     }
@@ -117,15 +114,9 @@ impl Manifest {
         self.files().filter(move |f| f.layer == Some(layer))
     }
 
-    /// The manifest's own arithmetic: the version, one entry per shard in order, totals
-    /// equal to the entries, rows equal to the dataset's. Returns what is wrong.
-    pub fn check(&self) -> Result<(), String> {
-        if self.manifest_version != MANIFEST_VERSION {
-            return Err(format!(
-                "manifest version {}, this build reads version {MANIFEST_VERSION}",
-                self.manifest_version
-            ));
-        }
+    /// The load's own arithmetic: one entry per shard in order, totals equal to the entries,
+    /// rows equal to the dataset's. Returns what is wrong.
+    fn check(&self) -> Result<(), String> {
         let count = self.dataset.shards;
         debug_assert!(count <= MAX_SHARDS, "a parsed dataset is validated");
         if self.shards.len() != count as usize || self.shards.iter().zip(0..).any(|(s, i)| s.index != i) {
@@ -142,6 +133,148 @@ impl Manifest {
         }
         if bytes != Some(self.bytes) {
             return Err(format!("the files' sizes do not add up to the total {}", self.bytes));
+        }
+        Ok(())
+    }
+}
+
+/// `raw/_manifest.json`: the lake's history, every load committed, rewritten by each load's
+/// commit (after its last shard, before `_SUCCESS`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// Layout version of this document.
+    pub manifest_version: u32,
+    /// The tool and version that wrote it.
+    pub tool: String,
+    /// Data rows over all loads.
+    pub rows: u64,
+    /// Stored bytes of every file listed.
+    pub bytes: u64,
+    /// Every load, in order: load 0 first.
+    pub loads: Vec<Load>,
+}
+
+/// A version 2 manifest: one dataset.
+#[derive(serde::Deserialize)]
+struct ManifestV2 {
+    tool: String,
+    run_id: String,
+    dataset: Dataset,
+    rows: u64,
+    bytes: u64,
+    #[serde(default)]
+    delta_version: Option<u64>,
+    shards: Vec<ShardEntry>,
+}
+
+impl Manifest {
+    /// The manifest of a history of one load.
+    pub fn first(tool: &str, load: Load) -> Self {
+        Self {
+            manifest_version: MANIFEST_VERSION,
+            tool: tool.to_owned(),
+            rows: 0,
+            bytes: 0,
+            loads: Vec::new(),
+        }
+        .with_load(tool, load)
+    }
+
+    /// This history with `load` after its loads (and any later load dropped), totals updated.
+    #[must_use]
+    pub fn with_load(mut self, tool: &str, load: Load) -> Self {
+        self.loads.truncate(load.dataset.load as usize);
+        self.loads.push(load);
+        tool.clone_into(&mut self.tool);
+        self.rows = self.loads.iter().map(|l| l.rows).sum();
+        self.bytes = self.loads.iter().map(|l| l.bytes).sum();
+        self
+    }
+
+    /// Parses a manifest (version 2 or 3) and checks its arithmetic and history.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        struct Version {
+            manifest_version: u32,
+        }
+        let version: Version = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let manifest = match version.manifest_version {
+            2 => {
+                let v2: ManifestV2 = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                let load = Load {
+                    run_id: v2.run_id,
+                    dataset: v2.dataset,
+                    rows: v2.rows,
+                    bytes: v2.bytes,
+                    delta_version: v2.delta_version,
+                    shards: v2.shards,
+                };
+                Manifest {
+                    manifest_version: MANIFEST_VERSION,
+                    tool: v2.tool,
+                    rows: v2.rows,
+                    bytes: v2.bytes,
+                    loads: vec![load],
+                }
+            }
+            MANIFEST_VERSION => serde_json::from_slice(bytes).map_err(|e| e.to_string())?,
+            other => {
+                return Err(format!(
+                    "manifest version {other}, this build reads versions 2 and {MANIFEST_VERSION}"
+                ));
+            }
+        };
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// The last load committed.
+    pub fn latest(&self) -> &Load {
+        self.loads.last().expect("a checked manifest lists a load")
+    }
+
+    /// Every file of every load.
+    pub fn files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.loads.iter().flat_map(Load::files)
+    }
+
+    /// The files of one layer, in every load.
+    pub fn layer_files(&self, layer: Layer) -> impl Iterator<Item = &FileEntry> {
+        self.files().filter(move |f| f.layer == Some(layer))
+    }
+
+    /// The manifest's own arithmetic and history: the version, loads 0 to n in order, each
+    /// whole, each following the one before (ids, period, settings), totals equal to the
+    /// loads. Returns what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.manifest_version != MANIFEST_VERSION {
+            return Err(format!(
+                "manifest version {}, this build reads version {MANIFEST_VERSION}",
+                self.manifest_version
+            ));
+        }
+        let Some(first) = self.loads.first() else { return Err("the manifest lists no load".into()) };
+        if first.dataset.load != 0 {
+            return Err(format!("the first load listed is load {}", first.dataset.load));
+        }
+        for load in &self.loads {
+            load.check().map_err(|e| format!("load {}: {e}", load.dataset.load))?;
+        }
+        for pair in self.loads.windows(2) {
+            pair[0].dataset.check_next(&pair[1].dataset)?;
+            if let (Some(a), Some(b)) = (pair[0].delta_version, pair[1].delta_version)
+                && b <= a
+            {
+                return Err(format!(
+                    "load {} is Delta version {b}, after load {}'s version {a}",
+                    pair[1].dataset.load, pair[0].dataset.load
+                ));
+            }
+        }
+        let rows = self.loads.iter().try_fold(0u64, |total, l| total.checked_add(l.rows));
+        let bytes = self.loads.iter().try_fold(0u64, |total, l| total.checked_add(l.bytes));
+        if rows != Some(self.rows) || bytes != Some(self.bytes) {
+            return Err("the loads do not add up to the totals".into());
         }
         Ok(())
     }

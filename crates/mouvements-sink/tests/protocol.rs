@@ -83,7 +83,7 @@ async fn exercise(lake: Lake) {
     let CommitOutcome::Committed(manifest) = write_all(&run, &sizes).await.unwrap() else {
         panic!("every shard was written: the dataset must commit");
     };
-    assert_eq!(manifest.shards.len(), 3);
+    assert_eq!(manifest.latest().shards.len(), 3);
     assert_eq!(manifest.bytes, sizes.iter().sum::<usize>() as u64);
 
     // Read back: the same bytes, the same checksum.
@@ -92,7 +92,7 @@ async fn exercise(lake: Lake) {
     for file in manifest.files() {
         let (lake2, name) = (Arc::clone(&lake), file.path.clone());
         let bytes = tokio::task::spawn_blocking(move || read(&lake2, &name)).await.unwrap();
-        let index = manifest.shards.iter().position(|s| s.files.contains(file)).unwrap();
+        let index = manifest.latest().shards.iter().position(|s| s.files.contains(file)).unwrap();
         assert_eq!(bytes, shard_bytes(index as u32, sizes[index]), "{}", file.path);
         let receipt = lake.objects().receipt(&file.path).await.unwrap().unwrap();
         assert_eq!(mouvements_sink::crc32c_hex(receipt.crc32c), file.crc32c);
@@ -124,8 +124,8 @@ async fn exercise(lake: Lake) {
     assert_eq!(data, ["raw/mouvements-00000-of-00002.csv.gz", "raw/mouvements-00001-of-00002.csv.gz"]);
     assert_eq!(survey.claims.len(), 1, "older claims are removed at commit");
     assert_eq!(survey.under(layout::RECORDS).count(), 2, "only the committing run's records remain");
-    assert_eq!(manifest.dataset, other);
-    assert_eq!(manifest.run_id, "run-d");
+    assert_eq!(manifest.latest().dataset, other);
+    assert_eq!(manifest.latest().run_id, "run-d");
 }
 
 fn local_lake(dir: &tempfile::TempDir) -> Lake {

@@ -21,7 +21,7 @@ fn missing_rule(layer: Option<Layer>) -> &'static str {
 /// Checks the markers and the files of the manifest against what the lake lists. `keep`
 /// are other files a reader legitimately finds (data files of older Delta versions).
 pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>, problems: &mut Problems) {
-    let layers = manifest.dataset.layers;
+    let layers = manifest.latest().dataset.layers;
     if layers.contains(Layer::Staging) && !survey.objects.contains_key(layout::STAGING_SUCCESS) {
         problems.add_set(
             "set.staging_success_missing",

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use mouvements_lakehouse::delta::{self, Table};
 use mouvements_lakehouse::{FileStats, Partition, read_rows};
-use mouvements_sink::{FileEntry, Lake, Layer, Manifest, SinkError, crc32c_hex, layout};
+use mouvements_sink::{FileEntry, Lake, Layer, Load, Manifest, SinkError, crc32c_hex, layout};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -111,7 +111,7 @@ pub fn check_table(table: &Table, manifest: &Manifest, problems: &mut Problems) 
 /// `stats_layer` feed `stats`.
 pub async fn check_files(
     lake: &Arc<Lake>,
-    manifest: &Manifest,
+    manifest: &Load,
     threads: usize,
     stats_layer: Option<Layer>,
     problems: &mut Problems,

@@ -14,6 +14,7 @@
 
 mod dataset;
 mod digest;
+mod history;
 mod labels;
 mod layers;
 mod line;
@@ -27,13 +28,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mouvements_sink::{FileEntry, Lake, Layer, Manifest, Receipt, SinkError, Survey, layout};
+use mouvements_sink::{FileEntry, Lake, Layer, Load, Manifest, Receipt, SinkError, Survey, layout};
 use tokio::sync::Semaphore;
 
 pub use line::{LineError, parse_line};
 pub use lines::MAX_LINE_BYTES;
 pub use problems::{EXAMPLES_PER_RULE, Problem, ProblemGroup, Problems};
-pub use report::{DatasetSummary, Report, ShardSummary};
+pub use report::{DatasetSummary, LoadSummary, Report, ShardSummary};
 pub use stats::{
     AmountStats, AnomalyReport, BusinessRatio, Count, Evaluation, FlaggedRow, MAX_CANDIDATES, Stats,
     THRESHOLD,
@@ -93,7 +94,8 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
             return Ok(Report::new(&lake, None, Vec::new(), problems, None, None, started));
         }
     };
-    let layers = manifest.dataset.layers;
+    let layers = manifest.latest().dataset.layers;
+    history::check_unfinished(&lake, &manifest, &survey, &mut problems);
     let table = if layers.contains(Layer::Delta) { layers::read_table(&lake).await? } else { None };
     let keep = match &table {
         Some(Ok(table)) => layers::referenced_files(table),
@@ -106,7 +108,11 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
                 problems.add_set("delta.log_missing", layout::DELTA_LOG, "the Delta table has no log".into());
             }
             Some(Err(reason)) => problems.add_set("delta.log", layout::DELTA_LOG, reason.clone()),
-            Some(Ok(table)) => layers::check_table(table, &manifest, &mut problems),
+            Some(Ok(table)) => {
+                layers::check_table(table, &manifest, &mut problems);
+                history::check_versions(table, &manifest, &mut problems);
+                history::check_checkpoint(&lake, table, &mut problems).await?;
+            }
         }
     }
     let stats_layer = options.stats.then(|| {
@@ -129,13 +135,19 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
     let checks = spawn_checks(&lake, &manifest, &survey, &sample_rows, options.threads, raw_stats);
     let mut stats = raw_stats.then(stats::StatsBuilder::new);
     let mut sample = Vec::new();
-    let mut raw = digest::Digest::default();
+    let mut raw = vec![digest::Digest::default(); manifest.loads.len()];
     let shards = collect(checks, &mut problems, &mut sample, stats.as_mut(), &mut raw).await;
     let parquet_stats = stats_layer.filter(|l| *l != Layer::Raw);
-    let (digests, parquet_builder) =
-        layers::check_files(&lake, &manifest, options.threads, parquet_stats, &mut problems).await?;
-    stats = stats.or(parquet_builder);
-    compare_layers(&manifest, raw, &digests, &mut problems);
+    for (load, raw) in manifest.loads.iter().zip(raw) {
+        let (digests, parquet_builder) =
+            layers::check_files(&lake, load, options.threads, parquet_stats, &mut problems).await?;
+        match (stats.as_mut(), parquet_builder) {
+            (Some(all), Some(part)) => all.merge(part),
+            (None, part) => stats = part,
+            (Some(_), None) => {}
+        }
+        compare_layers(load, raw, &digests, &mut problems);
+    }
 
     let detector = stats.as_ref().map(stats::StatsBuilder::detector);
     let tally = check_labels(&lake, &manifest, &survey, detector.as_ref(), &mut problems).await?;
@@ -147,10 +159,10 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
     Ok(Report::new(&lake, Some(&manifest), shards, problems, sample, stats, started))
 }
 
-/// Each Parquet layer against the manifest's rows and the raw layer's digest (or, without
+/// Each Parquet layer of a load against the load's rows and its raw digest (or, without
 /// raw, staging against delta).
 fn compare_layers(
-    manifest: &Manifest,
+    manifest: &Load,
     raw: digest::Digest,
     digests: &std::collections::BTreeMap<Layer, digest::Digest>,
     problems: &mut Problems,
@@ -182,14 +194,26 @@ type Check = Option<
     tokio::task::JoinHandle<Result<Result<(shard::Outcome, Receipt), SinkError>, tokio::task::JoinError>>,
 >;
 
-/// The raw file of each shard of the manifest.
-fn raw_files(
-    manifest: &Manifest,
-) -> impl Iterator<Item = (&mouvements_sink::ShardEntry, Option<&FileEntry>)> {
-    manifest.shards.iter().map(|s| (s, s.files.iter().find(|f| f.layer == Some(Layer::Raw))))
+/// A raw shard being checked: its load (index in the manifest), name, rows and CRC32C listed.
+type ShardCheck = (usize, String, u64, String, Check);
+
+/// Every raw shard of the history, in order, with its load's index and its first row's
+/// number in the whole history.
+fn raw_files(manifest: &Manifest) -> Vec<(usize, &Load, &mouvements_sink::ShardEntry, &FileEntry, u64)> {
+    let mut files = Vec::new();
+    let mut history_row = 0;
+    for (index, load) in manifest.loads.iter().enumerate() {
+        for entry in &load.shards {
+            if let Some(file) = entry.files.iter().find(|f| f.layer == Some(Layer::Raw)) {
+                files.push((index, load, entry, file, history_row));
+            }
+            history_row += entry.rows;
+        }
+    }
+    files
 }
 
-/// Starts checking every raw shard of the manifest, `options.threads` at a time.
+/// Starts checking every raw shard of the history, `options.threads` at a time.
 fn spawn_checks(
     lake: &Arc<Lake>,
     manifest: &Manifest,
@@ -197,17 +221,16 @@ fn spawn_checks(
     sample_rows: &[u64],
     threads: usize,
     stats: bool,
-) -> Vec<(String, u64, String, Check)> {
+) -> Vec<ShardCheck> {
     let permits = Arc::new(Semaphore::new(threads.max(1)));
-    let generator = manifest.dataset.generator;
-    let gzip = manifest.dataset.format == mouvements_sink::ShardFormat::CsvGz;
-    let mut first_row = 0;
     let mut checks = Vec::new();
-    for (entry, file) in raw_files(manifest) {
-        let Some(file) = file else { continue };
+    for (index, load, entry, file, first_row) in raw_files(manifest) {
+        let generator = load.dataset.generator;
+        let gzip = load.dataset.format == mouvements_sink::ShardFormat::CsvGz;
+        let load_start: u64 = manifest.loads[..index].iter().map(|l| l.rows).sum();
         let expected = shard::Expected {
             name: file.path.clone(),
-            first_id: generator.first_id() + first_row,
+            first_id: generator.first_id() + (first_row - load_start),
             period: (generator.period().start, generator.period().end),
             first_row,
             sample_rows: sample_rows
@@ -217,7 +240,6 @@ fn spawn_checks(
                 .collect(),
             stats,
         };
-        first_row += entry.rows;
         let check = survey.objects.contains_key(&file.path).then(|| {
             let (lake, permits) = (Arc::clone(lake), Arc::clone(&permits));
             tokio::spawn(async move {
@@ -231,7 +253,7 @@ fn spawn_checks(
                 .await
             })
         });
-        checks.push((file.path.clone(), file.rows, file.crc32c.clone(), check));
+        checks.push((index, file.path.clone(), file.rows, file.crc32c.clone(), check));
     }
     checks
 }
@@ -239,15 +261,16 @@ fn spawn_checks(
 /// Waits for the checks in shard order and merges them: per-shard problems, the checks
 /// against the manifest, and the id and date order across shard boundaries.
 async fn collect(
-    checks: Vec<(String, u64, String, Check)>,
+    checks: Vec<ShardCheck>,
     problems: &mut Problems,
     sample: &mut Vec<(u64, mouvements_schema::Mouvement)>,
     mut stats: Option<&mut stats::StatsBuilder>,
-    raw: &mut digest::Digest,
+    raw: &mut [digest::Digest],
 ) -> Vec<ShardSummary> {
     let mut shards = Vec::new();
+    // Ids and dates continue across shards and across loads.
     let mut sequence = dataset::Sequence::default();
-    for (name, rows, crc32c, check) in checks {
+    for (load, name, rows, crc32c, check) in checks {
         let Some(check) = check else {
             shards.push(ShardSummary::missing(&name));
             continue;
@@ -275,7 +298,7 @@ async fn collect(
         let clean = outcome.problems.is_empty() && crc == crc32c && outcome.rows == rows;
         shards.push(ShardSummary::checked(&name, outcome.rows, stored.bytes, &crc, clean));
         problems.merge(outcome.problems);
-        raw.merge(outcome.digest);
+        raw[load].merge(outcome.digest);
         sample.extend(outcome.sample);
         if let (Some(all), Some(part)) = (stats.as_deref_mut(), outcome.stats) {
             all.merge(part);
@@ -317,5 +340,5 @@ async fn check_labels(
         complete &= found.is_empty();
         problems.merge(found);
     }
-    Ok((manifest.dataset.labels && complete && detector.is_some()).then_some(total))
+    Ok((manifest.latest().dataset.labels && complete && detector.is_some()).then_some(total))
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use mouvements_lakehouse::Partition;
-use mouvements_lakehouse::delta::{self, DataFile};
-use mouvements_sink::{Dataset, FileEntry, TableLog, layout};
+use mouvements_lakehouse::delta::{self, DataFile, checkpoint};
+use mouvements_sink::{Dataset, FileEntry, TableCheckpoint, TableLog, layout};
 
 use crate::generate::TOOL;
 
@@ -44,5 +44,18 @@ impl TableLog for DeltaLog {
 
     fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String> {
         delta::replay(&entries(log)).map(|table| table.referenced).map_err(|e| e.to_string())
+    }
+
+    fn checkpoint(&self, log: &[(u64, Bytes)]) -> Result<Option<TableCheckpoint>, String> {
+        let table = delta::replay(&entries(log)).map_err(|e| e.to_string())?;
+        if !table.version.is_some_and(checkpoint::due) {
+            return Ok(None);
+        }
+        let written = checkpoint::write(&table).map_err(|e| e.to_string())?;
+        Ok(Some(TableCheckpoint {
+            version: written.version,
+            data: written.parquet,
+            last: written.last_checkpoint,
+        }))
     }
 }

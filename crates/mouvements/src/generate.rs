@@ -9,13 +9,14 @@ use std::time::Instant;
 
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_schema::MAX_CSV_ROW_BYTES;
-use mouvements_sink::{CommitOutcome, Faults, Lake, Run, RunRequest, ShardEntry, SinkError, layout};
+use mouvements_sink::{CommitOutcome, Dataset, Faults, Lake, Run, RunRequest, ShardEntry, SinkError, layout};
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::control::{Control, Level};
 use crate::delta_log::DeltaLog;
-use crate::{GenerateOptions, JobError, Task, compose};
+use crate::options::derived_run_id;
+use crate::{GenerateOptions, JobError, Task, append, compose};
 
 /// What a run did: the summary `generate --json` prints.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -28,6 +29,10 @@ pub struct Summary {
     pub manifest: String,
     /// The run this task belongs to.
     pub run_id: String,
+    /// The load written: 0 for the first, then each append's number.
+    pub load: u32,
+    /// Rows of every load of the lake, once committed.
+    pub lake_rows: Option<u64>,
     /// This task.
     pub task: Task,
     /// The layers written.
@@ -44,9 +49,9 @@ pub struct Summary {
     pub bytes: u64,
     /// Bytes of CSV this run generated, before any compression.
     pub csv_bytes: u64,
-    /// Rows in the whole dataset, once committed.
+    /// Rows of the load (the whole dataset of this run), once committed.
     pub dataset_rows: Option<u64>,
-    /// Files of the whole dataset, once committed.
+    /// Files of the load, once committed.
     pub dataset_files: Option<usize>,
     /// Wall time.
     pub seconds: f64,
@@ -75,8 +80,9 @@ fn open_lake(options: &GenerateOptions) -> Result<Lake, JobError> {
 /// [`crate::runtime`]); `control` stops it and reports its progress.
 pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Result<Summary, JobError> {
     let started = Instant::now();
-    let dataset = options.dataset;
     let lake = Arc::new(open_lake(options)?);
+    let dataset = resolve_dataset(options, &lake, control).await?;
+    let run_id = options.run_id.clone().unwrap_or_else(|| derived_run_id(&dataset));
     // The generator's tables take 20 ms of one core to compile: done while the lake is
     // prepared.
     let compiling = std::thread::spawn(move || Generator::new(dataset.generator));
@@ -85,7 +91,7 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
     let request = RunRequest {
         dataset,
         mode: options.mode,
-        run_id: options.run_id.clone(),
+        run_id: run_id.clone(),
         shards: owned,
         max_shard_bytes: plans.iter().map(|s| s.rows.end - s.rows.start).max().unwrap_or(0)
             * MAX_CSV_ROW_BYTES,
@@ -109,7 +115,8 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         "generating",
         vec![
             ("base", json!(options.url.to_string())),
-            ("run_id", json!(options.run_id)),
+            ("run_id", json!(run_id)),
+            ("load", json!(dataset.load)),
             ("rows", json!(rows)),
             ("shards", json!(todo.iter().map(|s| s.index).collect::<Vec<_>>())),
             ("kept", json!(run.kept())),
@@ -128,13 +135,16 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
     }
     let seconds = started.elapsed().as_secs_f64();
     let bytes: u64 = written.iter().map(|(_, b)| b).sum();
-    let (status, missing, dataset_rows, dataset_files) = match &outcome {
+    let (status, missing, committed) = match &outcome {
         CommitOutcome::Committed(m) if run.already_committed().is_some() => {
-            ("already-committed", Vec::new(), Some(m.rows), Some(m.files().count()))
+            ("already-committed", Vec::new(), Some(m))
         }
-        CommitOutcome::Committed(m) => ("committed", Vec::new(), Some(m.rows), Some(m.files().count())),
-        CommitOutcome::Pending { missing } => ("pending", missing.clone(), None, None),
+        CommitOutcome::Committed(m) => ("committed", Vec::new(), Some(m)),
+        CommitOutcome::Pending { missing } => ("pending", missing.clone(), None),
     };
+    let load = committed.and_then(|m| m.loads.iter().find(|l| l.dataset == dataset));
+    let (dataset_rows, dataset_files) = (load.map(|l| l.rows), load.map(|l| l.files().count()));
+    let lake_rows = committed.map(|m| m.rows);
     let shards_written: Vec<u32> = written.iter().map(|(i, _)| *i).collect();
     control.emit(
         Level::Progress,
@@ -155,8 +165,10 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         status,
         base: options.url.to_string(),
         manifest: lake.objects().url_of(layout::MANIFEST),
-        run_id: options.run_id.clone(),
+        run_id,
         task: options.task,
+        load: dataset.load,
+        lake_rows,
         layers: dataset.layers.to_string(),
         shards_written,
         shards_kept: run.kept().to_vec(),
@@ -170,6 +182,22 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         rows_per_second: rows as f64 / seconds.max(1e-9),
         mb_per_second: bytes as f64 / 1e6 / seconds.max(1e-9),
     })
+}
+
+/// The dataset this run writes: the options', or for an append the lake's next load (read
+/// from its history; Ctrl-C stops the reading).
+async fn resolve_dataset(
+    options: &GenerateOptions,
+    lake: &Lake,
+    control: &Control,
+) -> Result<Dataset, JobError> {
+    let Some(append) = &options.append else { return Ok(options.dataset) };
+    let rows = options.dataset.generator.rows();
+    let next = append::next_load(lake, rows, options.dataset.shards, append, options.run_id.as_deref());
+    tokio::select! {
+        next = next => next,
+        () = control.cancelled() => Err(JobError::Interrupted),
+    }
 }
 
 /// Writes the shards on `threads` worker threads of their own, each taking the next shard

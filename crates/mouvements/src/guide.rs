@@ -19,7 +19,7 @@ fn committed_layout(url: &LakeUrl, store: &StoreOptions) -> (Layers, ShardFormat
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
         runtime.block_on(async {
             let lake = Lake::open(url, &StoreOptions { max_retries: 1, ..store.clone() }).ok()?;
-            let dataset = lake.survey().await.ok()?.valid_manifest()?.dataset;
+            let dataset = lake.survey().await.ok()?.valid_manifest()?.latest().dataset;
             Some((dataset.layers, dataset.format))
         })
     };
@@ -177,9 +177,52 @@ spark.sql({register})
             ));
         }
     }
+    guide.push_str(&history(url, layers, format));
     guide.push_str(&cluster(url));
     guide.push_str(ANALYSES);
     guide
+}
+
+/// Consuming a lake that grows: each `generate --append` adds a load (a month by default) to
+/// every layer, and one Delta version that only adds files.
+fn history(url: &LakeUrl, layers: Layers, format: ShardFormat) -> String {
+    let raw = py(&url.join(layout::RAW));
+    let filter = py(&format!("{}-*.{}", layout::SHARD_STEM, format.extension()));
+    let mut text = format!(
+        r#"## The lake over time: `mouvements-gen generate --append` adds the next month
+Every layer grows and nothing committed is rewritten: raw/ gains the load's shards under new names, staging/ its files, the Delta table one version that only adds them (WRITE, mode Append), with a checkpoint every 10 versions.
+```python
+# Auto Loader on raw/: each load's shards are read once (names are never reused).
+raw_stream = (spark.readStream.format("cloudFiles")
+              .option("cloudFiles.format", "csv").option("header", "true")
+              .option("pathGlobFilter", {filter})
+              .schema(schema)   # the explicit schema of the raw CSV section
+              .load({raw}))
+"#
+    );
+    if layers.contains(Layer::Delta) {
+        let delta = py(&url.join(layout::DELTA));
+        text.push_str(&format!(
+            r#"# The Delta table as a stream from a version: each later version is exactly one load.
+loads = spark.readStream.format("delta").option("startingVersion", 1).load({delta})
+```
+```sql
+DESCRIBE HISTORY main.finance.mouvements;                       -- version N is load N
+SELECT count(*) FROM main.finance.mouvements VERSION AS OF 0;   -- time travel: the first load alone
+SELECT date_trunc('month', date_op) AS month, count(*) AS n, sum(montant) AS net
+FROM main.finance.mouvements GROUP BY month ORDER BY month;     -- each month as it arrived
+```
+
+"#
+        ));
+    } else {
+        text.push_str(
+            "```
+
+",
+        );
+    }
+    text
 }
 
 /// Generating on the cluster itself, with the Python package: the data source and
@@ -227,6 +270,10 @@ GROUP BY pays, agence_id ORDER BY total;
 SELECT date_op, type_op, count(*) AS n, sum(montant) AS total
 FROM mouvements WHERE type_op IN ('cotisation', 'remboursement')
 GROUP BY date_op, type_op ORDER BY date_op, type_op;
+
+-- Month over month: volumes and net amount per month and product
+SELECT date_trunc('month', date_op) AS month, produit, count(*) AS n, sum(montant) AS net
+FROM mouvements GROUP BY month, produit ORDER BY month, produit;
 
 -- Agency performance: volumes and operation mix
 SELECT agence_id, pays, count(*) AS n, sum(montant) AS net,

@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+mod append;
 mod compose;
 mod control;
 mod delta_log;
@@ -41,6 +42,7 @@ mod guide;
 pub mod options;
 mod verify;
 
+pub use append::{AppendOptions, period_after};
 pub use control::{Control, Event, Level, Progress};
 pub use error::JobError;
 pub use generate::{Summary, TOOL, generate};

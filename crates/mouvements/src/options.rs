@@ -8,6 +8,7 @@ use mouvements_sink::{Dataset, LakeUrl, Layer, Layers, ShardFormat, StoreOptions
 use serde::Serialize;
 
 use crate::JobError;
+use crate::append::AppendOptions;
 
 /// A distributed run's view: this task's number and the task count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,12 +48,16 @@ impl Task {
 pub struct GenerateOptions {
     /// Where to write.
     pub url: LakeUrl,
-    /// What to write.
+    /// What to write. With `append`, only its rows and shards are taken: the rest comes
+    /// from the lake.
     pub dataset: Dataset,
+    /// Whether this run appends the next load to a committed lake, and what it asks of it.
+    pub append: Option<AppendOptions>,
     /// What to do with existing data.
     pub mode: WriteMode,
     /// The run this task belongs to: tasks with the same id write one dataset together.
-    pub run_id: String,
+    /// `None`: derived from the dataset written ([`derived_run_id`]).
+    pub run_id: Option<String>,
     /// This task in a distributed run.
     pub task: Task,
     /// Shards generated at once.
@@ -67,9 +72,10 @@ impl GenerateOptions {
     pub fn new(url: LakeUrl, dataset: Dataset) -> Self {
         let threads = default_threads(&url, dataset.layers, dataset.shards);
         Self {
-            run_id: derived_run_id(&dataset),
+            run_id: None,
             url,
             dataset,
+            append: None,
             mode: WriteMode::Fresh,
             task: Task::ALONE,
             threads,

@@ -10,7 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::survey::{Survey, by_shard, parse_manifest};
 use super::{Run, Step};
-use crate::manifest::{FileEntry, MANIFEST_VERSION, Manifest, ShardEntry};
+use crate::manifest::{FileEntry, Load, Manifest, ShardEntry};
 use crate::{Dataset, Layer, SinkError, layout};
 
 /// Deletes at once: enough to hide a store's latency.
@@ -31,6 +31,20 @@ pub trait TableLog: Send + Sync {
 
     /// The data files any version of the log refers to, relative to the table's folder.
     fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String>;
+
+    /// The checkpoint of the log's latest version when that version gets one.
+    fn checkpoint(&self, log: &[(u64, Bytes)]) -> Result<Option<TableCheckpoint>, String>;
+}
+
+/// A checkpoint of the table log, ready to store.
+#[derive(Debug, Clone)]
+pub struct TableCheckpoint {
+    /// The version it holds.
+    pub version: u64,
+    /// The checkpoint file's bytes.
+    pub data: Vec<u8>,
+    /// The `_last_checkpoint` pointer's bytes.
+    pub last: Vec<u8>,
 }
 
 /// Result of a commit attempt.
@@ -49,14 +63,36 @@ impl Run {
     /// Commits the dataset if every shard is recorded by this run; see the module docs.
     pub async fn commit(&self, tool: &str) -> Result<CommitOutcome, SinkError> {
         if let Some(manifest) = self.already_committed() {
-            if manifest.run_id == self.id {
+            if manifest.latest().run_id == self.id {
                 self.finish(manifest).await?;
             }
             return Ok(CommitOutcome::Committed(Box::new(manifest.clone())));
         }
+        // A manifest of a run that lost the lake to this one may land after this run cleared
+        // the markers (an append committing as an overwrite takes the lake): cleared again,
+        // and the commit starts over.
+        for _ in 0..3 {
+            if let Some(outcome) = self.try_commit(tool).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(SinkError::TakenOver { url: self.raw_url(), run: "(another run, again and again)".into() })
+    }
+
+    /// One commit attempt; `None` when a lost run's manifest was found and cleared.
+    async fn try_commit(&self, tool: &str) -> Result<Option<CommitOutcome>, SinkError> {
         self.check_owner().await?;
         let lake = &self.lake;
         let survey = lake.survey().await?;
+        // Another task of this run committed since this one was prepared.
+        if let Some(manifest) = survey.valid_manifest()
+            && manifest.loads.iter().any(|l| l.run_id == self.id && l.dataset == self.dataset)
+        {
+            if manifest.latest().run_id == self.id {
+                self.finish(manifest).await?;
+            }
+            return Ok(Some(CommitOutcome::Committed(Box::new(manifest.clone()))));
+        }
         let records = lake.read_records(&survey, &layout::records_of(&self.key)).await?;
         let mut entries: BTreeMap<u32, ShardEntry> = BTreeMap::new();
         for (index, record) in by_shard(
@@ -68,15 +104,28 @@ impl Run {
         }
         let missing: Vec<u32> = (0..self.dataset.shards).filter(|i| !entries.contains_key(i)).collect();
         if !missing.is_empty() {
-            return Ok(CommitOutcome::Pending { missing });
+            return Ok(Some(CommitOutcome::Pending { missing }));
         }
+        let history = self.history(&survey)?;
         let shards: Vec<ShardEntry> = entries.into_values().collect();
-        let files: BTreeSet<&str> = shards.iter().flat_map(|s| &s.files).map(|f| f.path.as_str()).collect();
+        let load = Load {
+            run_id: self.id.clone(),
+            dataset: self.dataset,
+            rows: shards.iter().map(|s| s.rows).sum(),
+            bytes: shards.iter().flat_map(|s| &s.files).map(|f| f.bytes).sum(),
+            delta_version: None,
+            shards,
+        };
+        let mut manifest = match history {
+            Some(history) => history.clone().with_load(tool, load),
+            None => Manifest::first(tool, load),
+        };
+        let files: BTreeSet<String> = manifest.files().map(|f| f.path.clone()).collect();
+        let files: BTreeSet<&str> = files.iter().map(String::as_str).collect();
 
-        let (log, delta_version) = if self.dataset.layers.contains(Layer::Delta) {
+        let log = if self.dataset.layers.contains(Layer::Delta) {
             let log = self.read_log().await?;
-            let delta_files: Vec<&FileEntry> =
-                shards.iter().flat_map(|s| &s.files).filter(|f| f.layer == Some(Layer::Delta)).collect();
+            let delta_files: Vec<&FileEntry> = manifest.layer_files(Layer::Delta).collect();
             let latest = log.last().map(|(v, _)| *v);
             let next = self
                 .table_log()?
@@ -87,45 +136,84 @@ impl Run {
                 (Some(_), Some(latest)) => latest + 1,
                 (_, None) => 0,
             };
-            (Some(log), Some(version))
+            manifest.loads.last_mut().expect("the manifest has this load").delta_version = Some(version);
+            Some(log)
         } else {
-            (None, None)
+            None
         };
         self.remove_stale(&survey, &files, log.as_deref()).await?;
         lake.faults.after(Step::StaleRemoved)?;
 
-        let manifest = Manifest {
-            manifest_version: MANIFEST_VERSION,
-            tool: tool.to_owned(),
-            run_id: self.id.clone(),
-            dataset: self.dataset,
-            rows: shards.iter().map(|s| s.rows).sum(),
-            bytes: shards.iter().flat_map(|s| &s.files).map(|f| f.bytes).sum(),
-            delta_version,
-            shards,
-        };
         let json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
         // Every shard file and record, of every task, is durable before the manifest names it.
         lake.objects.make_durable().await?;
-        if !lake.objects.create(layout::MANIFEST, Bytes::from(json)).await? {
+        if self.dataset.load > 0 {
+            // The history grows while it stays committed: every layer takes the load first
+            // (the Delta version only adds its files), then the manifest is replaced whole
+            // (one put, atomic on every store) by the run that owns the lake, checked again
+            // just before. `raw/_SUCCESS` stays: every load the manifest lists is whole.
+            self.check_owner().await?;
+            self.finish_layers(&manifest).await?;
+            self.check_owner().await?;
+            lake.objects.put(layout::MANIFEST, Bytes::from(json)).await?;
+        } else if !lake.objects.create(layout::MANIFEST, Bytes::from(json)).await? {
             // Another task committed first: it must be of this run, for this dataset.
             let existing = lake.objects.get(layout::MANIFEST).await?.map(|b| parse_manifest(&b));
             match existing {
-                Some(Ok(existing)) if existing.run_id == self.id && existing.dataset == self.dataset => {}
-                Some(Ok(existing)) => {
-                    return Err(SinkError::TakenOver { url: self.raw_url(), run: existing.run_id });
+                Some(Ok(existing))
+                    if existing.latest().run_id == self.id && existing.latest().dataset == self.dataset => {}
+                _ => {
+                    // A run this one took the lake from committed late: this run still owns
+                    // the lake (or stops here), so that manifest goes and the commit is tried again.
+                    self.check_owner().await?;
+                    self.lake.objects.delete(layout::SUCCESS).await?;
+                    self.lake.objects.delete(layout::STAGING_SUCCESS).await?;
+                    self.lake.objects.delete(layout::MANIFEST).await?;
+                    return Ok(None);
                 }
-                _ => return Err(SinkError::TakenOver { url: self.raw_url(), run: "(unknown)".into() }),
             }
         }
         lake.faults.after(Step::ManifestWritten)?;
         self.finish(&manifest).await?;
-        Ok(CommitOutcome::Committed(Box::new(manifest)))
+        Ok(Some(CommitOutcome::Committed(Box::new(manifest))))
     }
 
-    /// The steps after the manifest, each idempotent: the staging `_SUCCESS`, the Delta
-    /// commit, and `raw/_SUCCESS` last.
+    /// The committed history an appended load follows, read from the survey: its last load
+    /// must be the one before this run's. `None` for a first load.
+    fn history<'a>(&self, survey: &'a Survey) -> Result<Option<&'a Manifest>, SinkError> {
+        if self.dataset.load == 0 {
+            return Ok(None);
+        }
+        let history =
+            survey.valid_manifest().filter(|_| survey.success).ok_or_else(|| SinkError::TakenOver {
+                url: self.raw_url(),
+                run: "(a run that removed the lake's history)".into(),
+            })?;
+        let latest = history.latest();
+        if latest.dataset.load + 1 != self.dataset.load || latest.dataset.check_next(&self.dataset).is_err() {
+            return Err(SinkError::Appended {
+                url: self.raw_url(),
+                load: latest.dataset.load,
+                run: latest.run_id.clone(),
+            });
+        }
+        Ok(Some(history))
+    }
+
+    /// The steps after the manifest, each idempotent: the layers' ([`Run::finish_layers`]),
+    /// then `raw/_SUCCESS` last.
     async fn finish(&self, manifest: &Manifest) -> Result<(), SinkError> {
+        self.finish_layers(manifest).await?;
+        // The manifest and the markers before `raw/_SUCCESS`, which is durable on return.
+        let objects = &self.lake.objects;
+        objects.make_durable().await?;
+        objects.put(layout::SUCCESS, Bytes::new()).await?;
+        objects.make_durable().await
+    }
+
+    /// The staging `_SUCCESS`, the Delta commit of the manifest's files and the checkpoint it
+    /// is due, each idempotent.
+    async fn finish_layers(&self, manifest: &Manifest) -> Result<(), SinkError> {
         let lake = &self.lake;
         if self.dataset.layers.contains(Layer::Staging) {
             lake.objects.put(layout::STAGING_SUCCESS, Bytes::new()).await?;
@@ -135,11 +223,9 @@ impl Run {
             let files: Vec<&FileEntry> = manifest.layer_files(Layer::Delta).collect();
             self.commit_table(&files).await?;
             lake.faults.after(Step::DeltaCommitted)?;
+            self.checkpoint_table().await?;
         }
-        // The manifest and the markers before `raw/_SUCCESS`, which is durable on return.
-        lake.objects.make_durable().await?;
-        lake.objects.put(layout::SUCCESS, Bytes::new()).await?;
-        lake.objects.make_durable().await
+        Ok(())
     }
 
     fn table_log(&self) -> Result<&dyn TableLog, SinkError> {
@@ -167,6 +253,18 @@ impl Run {
             }
         }
         Ok(log)
+    }
+
+    /// Writes the checkpoint of the log's latest version when it gets one (idempotent: the
+    /// same log, the same bytes), the checkpoint before the pointer to it.
+    async fn checkpoint_table(&self) -> Result<(), SinkError> {
+        let log = self.read_log().await?;
+        let Some(checkpoint) = self.table_log()?.checkpoint(&log).map_err(|r| self.log_error(r))? else {
+            return Ok(());
+        };
+        let objects = &self.lake.objects;
+        objects.put(&layout::delta_checkpoint(checkpoint.version), Bytes::from(checkpoint.data)).await?;
+        objects.put(layout::LAST_CHECKPOINT, Bytes::from(checkpoint.last)).await
     }
 
     /// Creates the next Delta commit unless the table already holds exactly `files`. If

@@ -71,7 +71,7 @@ mod survey;
 
 use std::sync::Arc;
 
-pub use commit::{CommitOutcome, TableLog};
+pub use commit::{CommitOutcome, TableCheckpoint, TableLog};
 pub use faults::{Faults, Step};
 pub use prepare::{Run, RunRequest, WriteMode};
 pub use shard::{Output, Produced, ShardOutputs};

@@ -227,14 +227,20 @@ impl Lake {
         };
 
         // This run committed already (a retried or late task): nothing to write.
-        if let Some(manifest) = survey.valid_manifest().filter(|m| m.run_id == run.id) {
-            if manifest.dataset != dataset {
-                return Err(mismatch(&manifest.dataset));
+        if let Some(manifest) = survey.valid_manifest()
+            && let Some(load) = manifest.loads.iter().find(|l| l.run_id == run.id)
+        {
+            if load.dataset != dataset {
+                return Err(mismatch(&load.dataset));
             }
             return Ok(Decision::Done(Box::new(manifest.clone())));
         }
         let committed = survey.valid_manifest().filter(|_| survey.success);
+        if dataset.load > 0 {
+            return self.decide_append(run, survey, committed, mode).await;
+        }
         if let Some(manifest) = committed {
+            let first = &manifest.loads[0];
             match mode {
                 WriteMode::Fresh => {
                     return Err(SinkError::Exists {
@@ -242,10 +248,10 @@ impl Lake {
                         what: "a committed dataset: _SUCCESS".into(),
                     });
                 }
-                WriteMode::Resume if manifest.dataset == dataset => {
+                WriteMode::Resume if first.dataset == dataset => {
                     return Ok(Decision::Done(Box::new(manifest.clone())));
                 }
-                WriteMode::Resume => return Err(mismatch(&manifest.dataset)),
+                WriteMode::Resume => return Err(mismatch(&first.dataset)),
                 WriteMode::Overwrite => {}
             }
         }
@@ -291,6 +297,74 @@ impl Lake {
         Ok(Decision::Own(seq))
     }
 
+    /// The decision for an appended load: the lake's committed history must end with the load
+    /// before it. The claim of the run that committed that load is taken over; another run's
+    /// newer claim is an append under way (or stopped): refused, or with `--resume` taken over
+    /// when it writes this same load.
+    async fn decide_append(
+        &self,
+        run: &Run,
+        survey: &Survey,
+        committed: Option<&Manifest>,
+        mode: WriteMode,
+    ) -> Result<Decision, SinkError> {
+        let dataset = run.dataset;
+        let raw_url = run.raw_url();
+        if mode == WriteMode::Overwrite {
+            return Err(SinkError::Write {
+                url: raw_url,
+                source: std::io::Error::other("an appended load cannot overwrite the lake"),
+            });
+        }
+        let Some(history) = committed else {
+            return Err(SinkError::NoHistory {
+                url: raw_url,
+                why: if survey.valid_manifest().is_some() {
+                    "its manifest has no _SUCCESS: complete the load under way first (--resume)"
+                } else {
+                    "no committed manifest"
+                },
+            });
+        };
+        let latest = history.latest();
+        if latest.dataset.load + 1 != dataset.load {
+            return Err(SinkError::Appended {
+                url: raw_url,
+                load: latest.dataset.load,
+                run: latest.run_id.clone(),
+            });
+        }
+        latest.dataset.check_next(&dataset).map_err(|reason| SinkError::Mismatch {
+            url: raw_url.clone(),
+            theirs: latest.dataset.describe(),
+            ours: format!("{} ({reason})", dataset.describe()),
+        })?;
+        let seq = match &survey.claim {
+            Some(ClaimSeen { seq, claim: Some(claim) }) if claim.run_id == run.id => {
+                if claim.dataset != dataset {
+                    return Err(SinkError::Mismatch {
+                        url: raw_url,
+                        theirs: claim.dataset.describe(),
+                        ours: dataset.describe(),
+                    });
+                }
+                *seq
+            }
+            Some(ClaimSeen { seq, claim: Some(claim) }) if claim.run_id == latest.run_id => {
+                self.take_claim(run, seq + 1).await?
+            }
+            Some(seen) => {
+                let theirs = seen.claim.as_ref().map(|c| &c.dataset);
+                if mode != WriteMode::Resume || theirs != Some(&dataset) {
+                    return Err(claimed(&raw_url, seen));
+                }
+                self.take_claim(run, seen.seq + 1).await?
+            }
+            None => self.take_claim(run, 0).await?,
+        };
+        Ok(Decision::Own(seq))
+    }
+
     /// Creates claim `seq` for the run; if another claim got that number first, joins it when
     /// it is this run's, else refuses.
     async fn take_claim(&self, run: &Run, seq: u64) -> Result<u64, SinkError> {
@@ -311,9 +385,13 @@ impl Lake {
     /// (so this run, which cannot create a manifest over it, never loses its own), then the
     /// manifest. A `_SUCCESS` without a valid manifest is removed too.
     async fn clear_markers(&self, run: &Run) -> Result<(), SinkError> {
+        if run.dataset.load > 0 {
+            // An append keeps the lake's history committed while it writes.
+            return Ok(());
+        }
         let manifest = self.objects.get(layout::MANIFEST).await?.map(|b| parse_manifest(&b));
         if let Some(Ok(manifest)) = &manifest
-            && manifest.run_id == run.id
+            && manifest.latest().run_id == run.id
         {
             return Ok(());
         }
@@ -341,10 +419,11 @@ impl Lake {
                 .filter(|r| r.dataset == run.dataset)
                 .collect(),
         );
-        if let Some(manifest) = survey.valid_manifest().filter(|m| m.dataset == run.dataset) {
-            for entry in &manifest.shards {
+        let listed = survey.valid_manifest().and_then(|m| m.loads.iter().find(|l| l.dataset == run.dataset));
+        if let Some(load) = listed {
+            for entry in &load.shards {
                 candidates.entry(entry.index).or_insert_with(|| ShardRecord {
-                    run_id: manifest.run_id.clone(),
+                    run_id: load.run_id.clone(),
                     dataset: run.dataset,
                     entry: entry.clone(),
                 });
@@ -406,8 +485,8 @@ fn foreign(survey: &Survey, dataset: &Dataset) -> Option<String> {
         return Some("a committed dataset: _SUCCESS".into());
     }
     match &survey.manifest {
-        Some(Ok(m)) if m.dataset != *dataset => {
-            return Some(format!("a manifest of {}", m.dataset.describe()));
+        Some(Ok(m)) if m.latest().dataset != *dataset => {
+            return Some(format!("a manifest of {}", m.latest().dataset.describe()));
         }
         Some(Err(_)) => return Some("an unreadable manifest".into()),
         _ => {}
@@ -415,7 +494,9 @@ fn foreign(survey: &Survey, dataset: &Dataset) -> Option<String> {
     let ours = |name: &str| {
         let file = name.rsplit('/').next().unwrap_or(name);
         match layout::parse_shard_file(file) {
-            Some((_, count, format)) => count == dataset.shards && format == dataset.format,
+            Some(shard) => {
+                (shard.load, shard.count, shard.format) == (dataset.load, dataset.shards, dataset.format)
+            }
             None => file.contains(&dataset.config_hash()),
         }
     };

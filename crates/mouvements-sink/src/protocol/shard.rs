@@ -105,7 +105,7 @@ impl ShardOutputs<'_> {
         if !dataset.labels {
             return Ok(None);
         }
-        self.open(vec![(layout::labels(self.index, dataset.shards), None)], false, None).map(Some)
+        self.open(vec![(layout::labels(self.index, dataset), None)], false, None).map(Some)
     }
 
     /// Whether the dataset has a Parquet layer (staging or delta).

@@ -56,9 +56,7 @@ impl Survey {
 
 /// Parses a manifest and checks its arithmetic.
 pub(crate) fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    manifest.check()?;
-    Ok(manifest)
+    Manifest::parse(bytes)
 }
 
 impl Lake {

@@ -7,8 +7,8 @@ mod svg;
 use std::fmt::Write;
 use std::time::Instant;
 
-use mouvements_schema::Mouvement;
-use mouvements_sink::{Dataset, Lake, Manifest};
+use mouvements_schema::{Mouvement, MouvementId};
+use mouvements_sink::{Dataset, Lake, Load, Manifest};
 use serde::Serialize;
 
 use crate::problems::{ProblemGroup, Problems};
@@ -23,12 +23,52 @@ pub struct DatasetSummary {
     pub bytes: u64,
     /// Files, every layer.
     pub files: usize,
-    /// The dataset description: versions, generator config, shards, format, layers, labels.
+    /// The last load's description: versions, generator config, shards, format, layers,
+    /// labels, load number.
     pub description: Dataset,
+    /// The run that committed the last load.
+    pub run_id: String,
+    /// The tool that wrote the manifest.
+    pub tool: String,
+    /// Every load of the lake's history, in order.
+    pub loads: Vec<LoadSummary>,
+}
+
+/// What the manifest says of one load.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadSummary {
+    /// Its number: 0 for the first.
+    pub load: u32,
+    /// First day of its period.
+    pub start: chrono::NaiveDate,
+    /// Last day of its period.
+    pub end: chrono::NaiveDate,
+    /// Rows.
+    pub rows: u64,
+    /// Id of its first row.
+    pub first_id: String,
+    /// Id of its last row.
+    pub last_id: String,
+    /// The Delta version that added it.
+    pub delta_version: Option<u64>,
     /// The run that committed it.
     pub run_id: String,
-    /// The tool that wrote it.
-    pub tool: String,
+}
+
+impl LoadSummary {
+    fn of(load: &Load) -> Self {
+        let g = load.dataset.generator;
+        Self {
+            load: load.dataset.load,
+            start: g.period().start,
+            end: g.period().end,
+            rows: load.rows,
+            first_id: MouvementId(g.first_id()).to_string(),
+            last_id: MouvementId(g.first_id() + g.rows() - 1).to_string(),
+            delta_version: load.delta_version,
+            run_id: load.run_id.clone(),
+        }
+    }
 }
 
 /// One shard as checked.
@@ -102,9 +142,10 @@ impl Report {
                 rows: m.rows,
                 bytes: m.bytes,
                 files: m.files().count(),
-                description: m.dataset,
-                run_id: m.run_id.clone(),
+                description: m.latest().dataset,
+                run_id: m.latest().run_id.clone(),
                 tool: m.tool.clone(),
+                loads: m.loads.iter().map(LoadSummary::of).collect(),
             }),
             shards,
             problem_count: groups.iter().map(|g| g.total).sum(),
@@ -132,6 +173,17 @@ impl Report {
                 d.rows, d.files, d.bytes, d.tool, d.run_id
             );
             let _ = writeln!(out, "  {}", d.description.describe());
+            if d.loads.len() > 1 {
+                for l in &d.loads {
+                    let version =
+                        l.delta_version.map_or_else(String::new, |v| format!(", Delta version {v}"));
+                    let _ = writeln!(
+                        out,
+                        "  load {:>3}: {} to {}, {} rows, {} to {}{version}",
+                        l.load, l.start, l.end, l.rows, l.first_id, l.last_id
+                    );
+                }
+            }
         }
         for s in &self.shards {
             let _ = writeln!(

@@ -1,9 +1,12 @@
 //! The Delta log (PROTOCOL.md of delta-io/delta), written by hand: reader version 1, writer
-//! version 2, no checkpoint. Version 0 holds `protocol`, `metaData` and one `add` per data
-//! file; an overwrite commits the next version with a `remove` for every file it replaces and
+//! version 2. Version 0 holds `protocol`, `metaData` and one `add` per data file; an appended
+//! load commits the next version with only the `add`s of its files (a blind append, as
+//! Spark's `mode("append")`); an overwrite commits a `remove` for every file it replaces and
 //! an `add` for every new one, as Spark's `mode("overwrite")` does, so readers of the old
-//! version keep working and time travel shows both. Nothing in it depends on the clock or on
-//! randomness: `modificationTime` is fixed and removes carry no `deletionTimestamp`.
+//! version keep working and time travel shows every version. Every
+//! [`checkpoint::INTERVAL`] versions a checkpoint holds the table's state ([`checkpoint`]).
+//! Nothing in it depends on the clock or on randomness: `modificationTime` is fixed and
+//! removes carry no `deletionTimestamp`.
 //!
 //! Log entries read back are untrusted input: replaying them names the first thing wrong.
 
@@ -12,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use crate::{PARTITION_COLUMNS, Partition};
+
+pub mod checkpoint;
 
 /// The reader and writer versions this crate reads and writes.
 pub const READER_VERSION: u64 = 1;
@@ -80,6 +85,17 @@ pub struct Table {
     pub active: BTreeMap<String, ActiveFile>,
     /// Every file any version added: older versions' readers may still read them.
     pub referenced: BTreeSet<String>,
+    /// What each version added and removed.
+    pub versions: BTreeMap<u64, VersionChange>,
+}
+
+/// The files one version added and removed (paths decoded, relative to the table folder).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionChange {
+    /// Files added.
+    pub added: BTreeSet<String>,
+    /// Files removed.
+    pub removed: BTreeSet<String>,
 }
 
 /// Why a log cannot be read or extended.
@@ -99,18 +115,20 @@ pub fn replay(log: &[(u64, &[u8])]) -> Result<Table, LogError> {
         }
         let text =
             std::str::from_utf8(bytes).map_err(|_| LogError(format!("version {version} is not UTF-8")))?;
+        let mut change = VersionChange::default();
         for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let at = |what: String| LogError(format!("version {version}, line {}: {what}", number + 1));
             let action: Value = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
-            apply(&mut table, &action).map_err(at)?;
+            apply(&mut table, &action, &mut change).map_err(at)?;
         }
         table.version = Some(*version);
+        table.versions.insert(*version, change);
     }
     Ok(table)
 }
 
 /// Applies one action to the table.
-fn apply(table: &mut Table, action: &Value) -> Result<(), String> {
+fn apply(table: &mut Table, action: &Value, change: &mut VersionChange) -> Result<(), String> {
     let object = action.as_object().ok_or("an action is not a JSON object")?;
     for (kind, body) in object {
         match kind.as_str() {
@@ -147,11 +165,13 @@ fn apply(table: &mut Table, action: &Value) -> Result<(), String> {
                     .collect::<Result<_, &str>>()?;
                 let stats = body["stats"].as_str().map(str::to_owned);
                 table.referenced.insert(path.clone());
+                change.added.insert(path.clone());
                 table.active.insert(path, ActiveFile { size, partition_values, stats });
             }
             "remove" => {
                 let path = decode(body["path"].as_str().ok_or("remove without path")?)?;
                 table.active.remove(&path);
+                change.removed.insert(path);
             }
             // commitInfo, txn, cdc, domainMetadata…: nothing this tool needs.
             _ => {}
@@ -175,12 +195,18 @@ pub fn next_commit(
     if table.version.is_some() && holds {
         return Ok(None);
     }
-    let mode = if table.version.is_some() { "Overwrite" } else { "ErrorIfExists" };
+    let removes: Vec<(&String, &ActiveFile)> =
+        table.active.iter().filter(|(path, _)| !ours.contains_key(path.as_str())).collect();
+    let mode = match (table.version, removes.is_empty()) {
+        (None, _) => "ErrorIfExists",
+        (Some(_), true) => "Append",
+        (Some(_), false) => "Overwrite",
+    };
     let partition_by = serde_json::to_string(&PARTITION_COLUMNS).expect("strings serialise");
     let mut lines = vec![json!({ "commitInfo": {
         "operation": "WRITE",
         "operationParameters": { "mode": mode, "partitionBy": partition_by },
-        "isBlindAppend": table.version.is_none(),
+        "isBlindAppend": removes.is_empty(),
         "engineInfo": engine,
     }})];
     if table.version.is_none() {
@@ -198,7 +224,7 @@ pub fn next_commit(
             "configuration": {},
         }}));
     }
-    for (path, file) in table.active.iter().filter(|(path, _)| !ours.contains_key(path.as_str())) {
+    for (path, file) in removes {
         lines.push(json!({ "remove": {
             "path": encode(path),
             "dataChange": true,

@@ -1,0 +1,276 @@
+//! Appended loads end to end: a year of monthly loads as one history in every layer (Delta
+//! versions that only add, a checkpoint at version 10), a load's rows independent of its
+//! shards, threads and tasks, refusals that write nothing, a crash at each step of an append
+//! completed by `--append --resume`, and appends racing each other or an overwrite.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use common::{concatenated_rows, mouvements_gen, mouvements_gen_process, scratch, tree};
+
+const FIRST: [&str; 8] = ["generate", "-q", "-n", "3000", "-s", "2", "-j", "1"];
+const APPEND: [&str; 9] = ["generate", "-q", "-n", "3000", "-s", "2", "-j", "1", "--append"];
+/// An append given its own rows and shards.
+const APPEND_SIZED: [&str; 3] = ["generate", "-q", "--append"];
+
+fn run(lake: &Path, base: &[&str], extra: &[&str], fault: Option<&str>) -> Output {
+    let mut cmd = mouvements_gen();
+    cmd.args(base).arg("-o").arg(lake).args(extra);
+    if let Some(fault) = fault {
+        cmd.env("MOUVEMENTS_FAULT", fault);
+    }
+    cmd.output().unwrap()
+}
+
+fn ok(lake: &Path, base: &[&str], extra: &[&str]) {
+    let output = run(lake, base, extra, None);
+    assert!(output.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn verify_json(lake: &Path) -> (Option<i32>, serde_json::Value) {
+    let output = mouvements_gen().args(["verify", "--json", "-o"]).arg(lake).output().unwrap();
+    (output.status.code(), serde_json::from_slice(&output.stdout).unwrap())
+}
+
+fn rules(report: &serde_json::Value) -> Vec<String> {
+    report["problems"].as_array().unwrap().iter().map(|g| g["rule"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The files readers see, without the runs' bookkeeping.
+fn data(tree: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    tree.iter()
+        .filter(|(name, _)| !name.split('/').any(|p| p.starts_with('_')))
+        .map(|(n, b)| (n.clone(), b.clone()))
+        .collect()
+}
+
+/// The id numbers of the raw rows, in shard-name order.
+fn raw_ids(lake: &Path) -> Vec<u64> {
+    String::from_utf8(concatenated_rows(lake))
+        .unwrap()
+        .lines()
+        .map(|line| line[1..line.find(',').unwrap()].parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_year_of_monthly_loads_is_one_history_in_every_layer() {
+    let (_dir, lake) = scratch();
+    ok(&lake, &FIRST, &["--month", "2025-01"]);
+    for _ in 0..11 {
+        ok(&lake, &APPEND, &[]);
+    }
+    let (code, report) = verify_json(&lake);
+    assert_eq!(code, Some(0), "{report:#}");
+    let loads = report["dataset"]["loads"].as_array().unwrap();
+    assert_eq!(loads.len(), 12);
+    for (i, load) in loads.iter().enumerate() {
+        assert_eq!(load["start"], format!("2025-{:02}-01", i + 1), "{load}");
+        assert_eq!(load["first_id"], format!("M{:07}", 3000 * i + 1));
+        assert_eq!(load["delta_version"], i);
+    }
+    assert_eq!(raw_ids(&lake), (1..=36_000).collect::<Vec<u64>>(), "ids unique and contiguous across loads");
+
+    let log = lake.join("delta/mouvements/_delta_log");
+    for version in 1..12 {
+        let commit = std::fs::read_to_string(log.join(format!("{version:020}.json"))).unwrap();
+        assert!(
+            commit.contains("\"mode\":\"Append\"") && commit.contains("\"isBlindAppend\":true"),
+            "{commit}"
+        );
+        assert!(
+            !commit.contains("\"remove\"") && !commit.contains("metaData"),
+            "version {version} only adds"
+        );
+        assert_eq!(commit.matches("\"add\"").count(), 40, "version {version}: 2 shards x 20 partitions");
+    }
+    assert!(log.join(format!("{:020}.checkpoint.parquet", 10)).exists());
+    let last: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(log.join("_last_checkpoint")).unwrap()).unwrap();
+    assert_eq!(last["version"], 10);
+    assert_eq!(last["numOfAddFiles"], 11 * 40);
+
+    let shards: Vec<String> = tree(&lake.join("raw"))
+        .into_keys()
+        .filter(|n| n.starts_with("mouvements-") && n.to_lowercase().ends_with(".csv"))
+        .collect();
+    assert_eq!(shards.len(), 24, "every load's shards under the raw glob, none reused: {shards:?}");
+}
+
+#[test]
+fn a_loads_rows_depend_on_the_history_not_on_its_shards_threads_or_tasks() {
+    let lakes: Vec<_> = (0..4).map(|_| scratch()).collect();
+    for (_, lake) in &lakes {
+        ok(lake, &FIRST, &[]);
+    }
+    ok(&lakes[0].1, &APPEND_SIZED, &["-n", "5000", "-s", "1"]);
+    ok(&lakes[1].1, &APPEND_SIZED, &["-n", "5000", "-s", "4", "-j", "3"]);
+    for task in ["0", "1"] {
+        let args = ["-n", "5000", "-s", "4", "--run-id", "tasks", "--task-count", "2", "--task-index", task];
+        ok(&lakes[2].1, &APPEND_SIZED, &args);
+    }
+    ok(&lakes[3].1, &APPEND_SIZED, &["-n", "5000", "-s", "1"]);
+    let rows = concatenated_rows(&lakes[0].1);
+    for (_, lake) in &lakes[1..] {
+        assert_eq!(concatenated_rows(lake), rows, "{}", lake.display());
+        assert_eq!(verify_json(lake).0, Some(0));
+    }
+    assert_eq!(tree(&lakes[3].1), tree(&lakes[0].1), "the same history gives the same bytes");
+
+    // The appended month draws its own rows: not the first month's again.
+    let (_c, fresh) = scratch();
+    ok(&fresh, &["generate", "-q", "-n", "5000", "-s", "1"], &["--month", "2025-07", "--first-id", "3001"]);
+    assert_ne!(concatenated_rows(&fresh), rows[rows.len() / 2..].to_vec());
+}
+
+#[test]
+fn an_append_refuses_what_does_not_follow_the_lake_and_writes_nothing() {
+    let (_dir, lake) = scratch();
+    ok(&lake, &FIRST, &[]);
+    let before = tree(&lake);
+    for (args, needle) in [
+        (&["--seed", "7"][..], "--seed: 7 differs from the lake's seed 42"),
+        (
+            &["--month", "2025-06"],
+            "--month: the load's period starts on 2025-06-01, but the lake's last load ends on 2025-06-30",
+        ),
+        (&["--from", "2025-05-01", "--to", "2025-07-31"], "--from: the load's period starts on 2025-05-01"),
+        (&["--first-id", "5"], "--first-id: 5 differs from the lake's next id 3001"),
+        (&["--layers", "raw"], "--layers: raw differs from the lake's layers raw,staging,delta"),
+        (&["--format", "csv-gz"], "--format: csv-gz differs from the lake's format csv"),
+        (&["--overwrite"], "cannot be used with"),
+    ] {
+        let output = run(&lake, &APPEND, args, None);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(tree(&lake), before, "{args:?} wrote something");
+    }
+    // The lake's own values, named, are accepted.
+    ok(&lake, &APPEND, &["--seed", "42", "--first-id", "3001", "--month", "2025-07"]);
+
+    let (_e, empty) = scratch();
+    let output = run(&empty, &APPEND, &[], None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds no lake to append to"), "{stderr}");
+}
+
+#[test]
+fn a_crash_at_each_step_of_an_append_keeps_the_history_and_resume_completes_it() {
+    let (_c, clean) = scratch();
+    ok(&clean, &FIRST, &[]);
+    ok(&clean, &APPEND, &[]);
+    let clean = data(&tree(&clean));
+    for step in [
+        "claimed",
+        "shard-stored#2",
+        "shard-recorded#2",
+        "stale-removed",
+        "staging-marked",
+        "delta-committed",
+        "manifest-written",
+    ] {
+        let (_dir, lake) = scratch();
+        ok(&lake, &FIRST, &[]);
+        let first = data(&tree(&lake));
+        let crashed = run(&lake, &APPEND, &[], Some(&format!("{step}=crash")));
+        assert!(!crashed.status.success(), "{step}");
+        let after = tree(&lake);
+        for (name, bytes) in &first {
+            assert_eq!(after.get(name), Some(bytes), "{step}: {name} of the first load changed");
+        }
+        let (code, report) = verify_json(&lake);
+        if step == "manifest-written" {
+            // Every layer took the load before its manifest: the append is whole.
+            assert_eq!(code, Some(0), "{step}: {report:#}");
+            assert_eq!(data(&tree(&lake)), clean, "{step}");
+            continue;
+        }
+        assert_eq!(code, Some(1), "{step}: a lake mid-append does not pass");
+        let found = rules(&report);
+        assert!(found.contains(&"history.unfinished".to_owned()), "{step}: {found:?}");
+        let allowed = ["history.unfinished", "set.stray", "history.delta_version", "delta.files"];
+        assert!(
+            found.iter().all(|r| allowed.contains(&r.as_str())),
+            "{step}: the committed load fails: {report:#}"
+        );
+        let unfinished = report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["rule"] == "history.unfinished")
+            .unwrap();
+        let advice = unfinished["examples"][0]["value"].as_str().unwrap();
+        assert!(
+            advice.contains("load 1") && advice.contains("--append --resume --month 2025-07"),
+            "{advice}"
+        );
+
+        let resumed = run(&lake, &APPEND, &["--resume", "--run-id", "the-next-one"], None);
+        assert!(resumed.status.success(), "{step}: {}", String::from_utf8_lossy(&resumed.stderr));
+        assert_eq!(data(&tree(&lake)), clean, "{step}: the resumed append differs from a clean one");
+        assert_eq!(verify_json(&lake).0, Some(0), "{step}");
+    }
+}
+
+/// Starts `generate` on `lake` with `args` (no waiting).
+fn spawn(lake: &Path, args: &[&str]) -> std::process::Child {
+    mouvements_gen_process()
+        .args(["generate", "-q", "-s", "2", "-o"])
+        .arg(lake)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn two_appends_of_the_next_month_at_once_commit_it_once() {
+    for trial in 0..4 {
+        let (_dir, lake) = scratch();
+        ok(&lake, &FIRST, &[]);
+        // Different rows: two runs; exactly one adds July, the other is refused.
+        let a = spawn(&lake, &["--append", "--month", "2025-07", "-n", "3000", "--run-id", "a"]);
+        let b = spawn(&lake, &["--append", "--month", "2025-07", "-n", "4000", "--run-id", "b"]);
+        let results = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let won = results.iter().filter(|o| o.status.success()).count();
+        assert_eq!(
+            won,
+            1,
+            "trial {trial}: {:?}",
+            results.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect::<Vec<_>>()
+        );
+        let (code, report) = verify_json(&lake);
+        assert_eq!(code, Some(0), "trial {trial}: {report:#}");
+        assert_eq!(report["dataset"]["loads"].as_array().unwrap().len(), 2);
+
+        // The same settings and no run id: one run, joined, committed once.
+        let c = spawn(&lake, &["--append", "-n", "2000"]);
+        let d = spawn(&lake, &["--append", "-n", "2000"]);
+        for done in [c.wait_with_output().unwrap(), d.wait_with_output().unwrap()] {
+            assert!(done.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&done.stderr));
+        }
+        let (code, report) = verify_json(&lake);
+        assert_eq!(code, Some(0), "trial {trial}: {report:#}");
+        assert_eq!(report["dataset"]["loads"].as_array().unwrap().len(), 3, "trial {trial}");
+    }
+}
+
+#[test]
+fn an_append_racing_an_overwrite_leaves_a_lake_that_verifies() {
+    for trial in 0..4 {
+        let (_dir, lake) = scratch();
+        ok(&lake, &FIRST, &[]);
+        let append = spawn(&lake, &["--append", "-n", "3000"]);
+        let overwrite = spawn(&lake, &["--overwrite", "-n", "2000", "--seed", "9"]);
+        let results = [append.wait_with_output().unwrap(), overwrite.wait_with_output().unwrap()];
+        assert!(results.iter().any(|o| o.status.success()), "trial {trial}: neither committed");
+        let (code, report) = verify_json(&lake);
+        assert_eq!(code, Some(0), "trial {trial}: {report:#}");
+    }
+}

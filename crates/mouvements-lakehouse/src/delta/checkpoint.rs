@@ -1,0 +1,281 @@
+//! Checkpoints (PROTOCOL.md, "Checkpoints"): the table's state at a version in one Parquet
+//! file, `NNNNNNNNNNNNNNNNNNNN.checkpoint.parquet`, one action per row (`protocol`,
+//! `metaData`, then one `add` per live file), and `_last_checkpoint` naming it, as Delta Spark
+//! writes them every [`INTERVAL`] versions: a reader of a long history starts there instead of
+//! replaying every commit. The bytes are a pure function of the table.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StructArray};
+use arrow_schema::{Field, Fields, Schema};
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::json;
+
+use super::{LogError, MODIFICATION_TIME, READER_VERSION, Table, WRITER_VERSION, encode};
+
+/// Versions between checkpoints: Delta Spark's `checkpointInterval` default.
+pub const INTERVAL: u64 = 10;
+
+/// Whether `version` gets a checkpoint: every [`INTERVAL`]th, as Delta Spark writes them.
+pub fn due(version: u64) -> bool {
+    version > 0 && version.is_multiple_of(INTERVAL)
+}
+
+/// A checkpoint, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The version whose state it holds.
+    pub version: u64,
+    /// The `NNNNNNNNNNNNNNNNNNNN.checkpoint.parquet` bytes.
+    pub parquet: Vec<u8>,
+    /// The `_last_checkpoint` JSON.
+    pub last_checkpoint: Vec<u8>,
+}
+
+/// Names of a map's parts as Spark and delta-kernel write them.
+fn map_names() -> MapFieldNames {
+    MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() }
+}
+
+fn map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+    MapBuilder::new(Some(map_names()), StringBuilder::new(), StringBuilder::new())
+}
+
+/// A nullable struct column of `children`, valid on the rows of `valid`.
+fn struct_column(children: Vec<(&str, ArrayRef)>, valid: Vec<bool>) -> Result<ArrayRef, LogError> {
+    let fields: Fields =
+        children.iter().map(|(name, array)| Field::new(*name, array.data_type().clone(), true)).collect();
+    let arrays = children.into_iter().map(|(_, array)| array).collect();
+    StructArray::try_new(fields, arrays, Some(valid.into()))
+        .map(|array| Arc::new(array) as ArrayRef)
+        .map_err(|e| LogError(format!("the checkpoint does not build: {e}")))
+}
+
+/// The checkpoint of `table` at its latest version.
+pub fn write(table: &Table) -> Result<Checkpoint, LogError> {
+    let version = table.version.ok_or_else(|| LogError("an empty log has no checkpoint".into()))?;
+    let rows = 2 + table.active.len();
+    let protocol = protocol_column(rows)?;
+    let meta_data = meta_data_column(table, version, rows)?;
+    let add = add_column(table, rows)?;
+    let columns = [("protocol", protocol), ("metaData", meta_data), ("add", add)];
+    let schema = Arc::new(Schema::new(
+        columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns.into_iter().map(|(_, a)| a).collect())
+        .map_err(|e| LogError(format!("the checkpoint does not build: {e}")))?;
+    let mut parquet = Vec::new();
+    let mut file = ArrowWriter::try_new(&mut parquet, schema, None).map_err(|e| LogError(e.to_string()))?;
+    file.write(&batch).map_err(|e| LogError(e.to_string()))?;
+    file.close().map_err(|e| LogError(e.to_string()))?;
+    let last = json!({
+        "version": version,
+        "size": rows,
+        "sizeInBytes": parquet.len(),
+        "numOfAddFiles": table.active.len(),
+    });
+    Ok(Checkpoint { version, parquet, last_checkpoint: last.to_string().into_bytes() })
+}
+
+/// Whether each of `rows` rows is row `row`.
+fn only(rows: usize, row: usize) -> Vec<bool> {
+    (0..rows).map(|r| r == row).collect()
+}
+
+/// The `protocol` column: row 0.
+fn protocol_column(rows: usize) -> Result<ArrayRef, LogError> {
+    let (mut reader, mut writer) = (Int32Builder::new(), Int32Builder::new());
+    reader.append_value(READER_VERSION as i32);
+    writer.append_value(WRITER_VERSION as i32);
+    for _ in 1..rows {
+        reader.append_null();
+        writer.append_null();
+    }
+    struct_column(
+        vec![
+            ("minReaderVersion", Arc::new(reader.finish())),
+            ("minWriterVersion", Arc::new(writer.finish())),
+        ],
+        only(rows, 0),
+    )
+}
+
+/// The `metaData` column: row 1.
+fn meta_data_column(table: &Table, version: u64, rows: usize) -> Result<ArrayRef, LogError> {
+    let (Some(id), Some(schema)) = (&table.id, &table.schema) else {
+        return Err(LogError(format!("version {version} has no metaData to checkpoint")));
+    };
+    let text = |first: Option<&str>, at: usize| {
+        let mut b = StringBuilder::new();
+        for row in 0..rows {
+            b.append_option(first.filter(|_| row == at));
+        }
+        Arc::new(b.finish()) as ArrayRef
+    };
+    let mut provider = StringBuilder::new();
+    let mut options = map_builder();
+    let mut configuration = map_builder();
+    let mut partition_columns = ListBuilder::new(StringBuilder::new());
+    for row in 0..rows {
+        if row == 1 {
+            provider.append_value("parquet");
+            options.append(true).map_err(|e| LogError(e.to_string()))?;
+            configuration.append(true).map_err(|e| LogError(e.to_string()))?;
+            for column in &table.partition_columns {
+                partition_columns.values().append_value(column);
+            }
+            partition_columns.append(true);
+        } else {
+            provider.append_null();
+            options.append(false).map_err(|e| LogError(e.to_string()))?;
+            configuration.append(false).map_err(|e| LogError(e.to_string()))?;
+            partition_columns.append(false);
+        }
+    }
+    let format = struct_column(
+        vec![("provider", Arc::new(provider.finish())), ("options", Arc::new(options.finish()))],
+        only(rows, 1),
+    )?;
+    struct_column(
+        vec![
+            ("id", text(Some(id), 1)),
+            ("name", text(None, 1)),
+            ("description", text(None, 1)),
+            ("format", format),
+            ("schemaString", text(Some(schema), 1)),
+            ("partitionColumns", Arc::new(partition_columns.finish())),
+            ("configuration", Arc::new(configuration.finish())),
+            ("createdTime", Arc::new(Int64Array::new_null(rows))),
+        ],
+        only(rows, 1),
+    )
+}
+
+/// The `add` column: one row per live file, from row 2.
+fn add_column(table: &Table, rows: usize) -> Result<ArrayRef, LogError> {
+    let mut path = StringBuilder::new();
+    let mut values = map_builder();
+    let mut size = Int64Builder::new();
+    let mut modification = Int64Builder::new();
+    let mut data_change = BooleanBuilder::new();
+    let mut stats = StringBuilder::new();
+    for _ in 0..2 {
+        path.append_null();
+        values.append(false).map_err(|e| LogError(e.to_string()))?;
+        size.append_null();
+        modification.append_null();
+        data_change.append_null();
+        stats.append_null();
+    }
+    for (file_path, file) in &table.active {
+        path.append_value(encode(file_path));
+        for (key, value) in &file.partition_values {
+            values.keys().append_value(key);
+            values.values().append_value(value);
+        }
+        values.append(true).map_err(|e| LogError(e.to_string()))?;
+        size.append_value(i64::try_from(file.size).map_err(|_| LogError(format!("{file_path} is too big")))?);
+        modification.append_value(MODIFICATION_TIME);
+        data_change.append_value(false);
+        stats.append_option(file.stats.as_deref());
+    }
+    struct_column(
+        vec![
+            ("path", Arc::new(path.finish())),
+            ("partitionValues", Arc::new(values.finish())),
+            ("size", Arc::new(size.finish())),
+            ("modificationTime", Arc::new(modification.finish())),
+            ("dataChange", Arc::new(data_change.finish())),
+            ("stats", Arc::new(stats.finish())),
+        ],
+        (0..rows).map(|r| r >= 2).collect(),
+    )
+}
+
+/// The version `_last_checkpoint` names (untrusted bytes).
+pub fn parse_last(bytes: &[u8]) -> Result<u64, LogError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| LogError(format!("_last_checkpoint: {e}")))?;
+    value["version"].as_u64().ok_or_else(|| LogError("_last_checkpoint has no version".into()))
+}
+
+/// The live files a checkpoint holds, by decoded path, with their sizes (untrusted bytes: a
+/// panic of the decoder is an error like any other).
+pub fn read_files(bytes: Bytes) -> Result<BTreeMap<String, u64>, LogError> {
+    match catch_unwind(AssertUnwindSafe(|| read(bytes))) {
+        Ok(result) => result,
+        Err(_) => Err(LogError("the Parquet decoder failed on the checkpoint".into())),
+    }
+}
+
+fn read(bytes: Bytes) -> Result<BTreeMap<String, u64>, LogError> {
+    let err = |e: &dyn std::fmt::Display| LogError(format!("the checkpoint does not read: {e}"));
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| err(&e))?.build().map_err(|e| err(&e))?;
+    let mut files = BTreeMap::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| err(&e))?;
+        let add = batch
+            .column_by_name("add")
+            .and_then(|c| c.as_struct_opt())
+            .ok_or_else(|| LogError("the checkpoint has no add column".into()))?;
+        let path = add.column_by_name("path").and_then(|c| c.as_string_opt::<i32>());
+        let size = add.column_by_name("size").and_then(|c| c.as_primitive_opt::<Int64Type>());
+        let (Some(path), Some(size)) = (path, size) else {
+            return Err(LogError("the checkpoint's add has no path or size".into()));
+        };
+        for row in (0..add.len()).filter(|r| add.is_valid(*r)) {
+            if path.is_null(row) || size.is_null(row) {
+                return Err(LogError(format!("the checkpoint's add of row {row} has no path or size")));
+            }
+            let decoded = super::decode(path.value(row)).map_err(LogError)?;
+            let bytes = u64::try_from(size.value(row))
+                .map_err(|_| LogError(format!("{decoded} has a negative size")))?;
+            files.insert(decoded, bytes);
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Partition;
+    use crate::delta::{DataFile, next_commit, replay};
+    use mouvements_schema::{Pays, Produit};
+
+    #[test]
+    fn a_checkpoint_holds_the_live_files_and_reads_back() {
+        let partition = Partition { pays: Pays::Fr, produit: Produit::Sante };
+        let file = |name: &str, size| DataFile {
+            path: format!("{partition}/{name}"),
+            partition,
+            size,
+            stats: "{\"numRecords\":1}".into(),
+        };
+        let v0 = next_commit(&[], "id", &[file("a.parquet", 10)], "test").unwrap().unwrap();
+        let log = [(0, v0.as_slice())];
+        let v1 = next_commit(&log, "id", &[file("a.parquet", 10), file("b.parquet", 20)], "test")
+            .unwrap()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&v1).contains("\"mode\":\"Append\""));
+        let table = replay(&[(0, v0.as_slice()), (1, v1.as_slice())]).unwrap();
+        let checkpoint = write(&table).unwrap();
+        assert_eq!(checkpoint, write(&table).unwrap(), "the same table, the same bytes");
+        assert_eq!(parse_last(&checkpoint.last_checkpoint).unwrap(), 1);
+        let files = read_files(checkpoint.parquet.clone().into()).unwrap();
+        let expected: BTreeMap<String, u64> = table.active.iter().map(|(p, f)| (p.clone(), f.size)).collect();
+        assert_eq!(files, expected);
+        assert!(read_files(Bytes::from_static(b"PAR1 not a checkpoint")).is_err());
+        assert!(due(10) && due(20) && !due(0) && !due(11));
+    }
+}
