@@ -29,6 +29,27 @@ def test_the_api_writes_the_cli_lake_byte_for_byte(tmp_path: Path, cli: str) -> 
     assert summary.status == "committed" and summary.dataset_rows == 30_000
 
 
+def test_an_append_is_the_cli_append_byte_for_byte(tmp_path: Path, cli: str) -> None:
+    mouvements.generate(tmp_path / "api", **SMALL)
+    summary = mouvements.generate(tmp_path / "api", rows=10_000, shards=2, mode="append")
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "30000", "-s", "3", "--seed", "7",
+            "--month", "2025-03", "--labels", "-q")
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "10000", "-s", "2", "--append", "-q")
+    api, ours = tree(tmp_path / "api"), tree(tmp_path / "cli")
+    assert sorted(api) == sorted(ours)
+    for name in api:
+        assert api[name] == ours[name], name
+    assert (summary.load, summary.dataset_rows, summary.lake_rows) == (1, 10_000, 40_000)
+    report = mouvements.verify(tmp_path / "api")
+    assert report.passed, report.problems
+    loads = report.as_dict()["dataset"]["loads"]
+    assert [(l["start"], l["first_id"]) for l in loads] == [("2025-03-01", "M0000001"), ("2025-04-01", "M0030001")]
+    with pytest.raises(mouvements.ArgumentError, match="seed: 8 differs from the lake's seed 7"):
+        mouvements.generate(tmp_path / "api", rows=1_000, shards=1, seed=8, mode="append")
+    with pytest.raises(mouvements.StorageError, match="no lake to append to"):
+        mouvements.generate(tmp_path / "empty", rows=1_000, shards=1, mode="append")
+
+
 def test_the_summary_has_the_fields_of_generate_json(tmp_path: Path, cli: str) -> None:
     summary = mouvements.generate(tmp_path / "api", rows=1_000, shards=1)
     printed = json.loads(run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "1000", "-s", "1",

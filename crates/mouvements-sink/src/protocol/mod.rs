@@ -21,6 +21,19 @@
 //!    `staging/mouvements/_SUCCESS`, the next Delta commit (put-if-absent) and `raw/_SUCCESS`
 //!    last. Every commit step is idempotent, so any task of the run may repeat them.
 //!
+//! # Appended loads
+//!
+//! A dataset whose `load` is above 0 is the next load of a committed history. Prepare
+//! refuses it unless the manifest (with `raw/_SUCCESS`) ends with the load before it, and it
+//! takes over the claim of the run that committed that load; a newer claim of another run is
+//! an append under way (or stopped), refused unless `--resume` and the same load. Nothing is
+//! cleared: the history stays committed while the append writes. Its commit keeps every file
+//! the history lists, writes the staging marker and the Delta version that only adds the
+//! load's files (and the checkpoint it is due) first, then replaces the manifest (one put, after
+//! checking again that this run owns the lake) and puts `raw/_SUCCESS` again. Killed before
+//! the manifest, the history reads as before and `--append --resume` completes the load
+//! (a Delta version already written is found holding exactly its files, not written twice).
+//!
 //! # Crash points: what a task killed after each step leaves
 //!
 //! | killed after… | left behind | what makes it whole |
