@@ -27,7 +27,7 @@ from mouvements import errors
         (dict(anomaly_rate=1.5), r"anomaly rate 1.5 is not in \[0, 1\]"),
         (dict(layers=("raw", "gold")), r"layers"),
         (dict(format="xml"), r"format"),
-        (dict(mode="append-ish"), r'mode: expected "create", "overwrite" or "resume"'),
+        (dict(mode="append-ish"), r'mode: expected "create", "overwrite", "resume", "append" or "append-resume"'),
         (dict(task_index=3, task_count=2), r"task_index: task index 3 must be below the task count 2"),
         (dict(threads=0), r"threads: expected 1 to 1024"),
     ],

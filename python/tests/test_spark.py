@@ -85,6 +85,19 @@ def test_row_for_row_on_a_small_set(spark, cli: str, tmp_path: Path) -> None:
     assert ours.orderBy("id_mouvement").collect() == expected
 
 
+def test_spark_reads_every_load_of_a_history_on_the_raw_glob_and_staging(spark, cli: str, tmp_path: Path) -> None:
+    run_cli(cli, "generate", "-o", str(tmp_path), "-n", "3000", "-s", "2", "--month", "2025-01", "-q")
+    for rows in ("2000", "1000"):
+        run_cli(cli, "generate", "-o", str(tmp_path), "-n", rows, "-s", "2", "--append", "-q")
+    raw = raw_csv(spark, tmp_path)
+    months = raw.selectExpr("date_format(date_op, 'yyyy-MM') AS month").groupBy("month").count().collect()
+    assert {r["month"]: r["count"] for r in months} == {"2025-01": 3000, "2025-02": 2000, "2025-03": 1000}
+    ids = raw.selectExpr("count(DISTINCT id_mouvement)", "min(id_mouvement)", "max(id_mouvement)").collect()[0]
+    assert tuple(ids) == (6000, "M0000001", "M0006000")
+    staging = spark.read.parquet(str(tmp_path / "staging" / "mouvements"))
+    assert staging.selectExpr(*DIGEST).collect() == raw.selectExpr(*DIGEST).collect()
+
+
 def test_the_schema_has_sparks_types_and_no_nulls(spark) -> None:
     fields = {f.name: (f.dataType.simpleString(), f.nullable) for f in source(spark).schema.fields}
     assert fields == {

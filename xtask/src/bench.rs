@@ -351,6 +351,7 @@ pub fn run(args: &[String]) -> Result<()> {
     bench_verify(&bench, &raw_lake, python.as_deref(), &mut table)?;
     bench_scale(&bench, big, raw, all, &mut table)?;
     bench_labels(&bench, quick, &mut table)?;
+    bench_history(&bench, &mut table)?;
     bench_generate_peer(&bench, raw, python.as_deref(), &mut table);
     let arrow_walk = target.join("release/examples/record_batches").to_string_lossy().into_owned();
     crate::bench_python::run(&bench, &Tools::install()?, &arrow_walk, &mut table)?;
@@ -526,6 +527,57 @@ fn bench_scale(bench: &Bench, big: u64, raw: Sample, reference: Sample, table: &
         ratio: Some((floor.seconds / raw.seconds, "5 shards' time")),
     });
     let _ = std::fs::remove_dir_all(bench.work.join("scale"));
+    Ok(())
+}
+
+/// A lake over time, months of a tenth of the rows each: a month appended to a lake of 12 or
+/// more months against the first month written alone (run in turn: the appends go to one lake
+/// that grows a month each run), and `verify` of the 12-month lake per row against a month's.
+fn bench_history(bench: &Bench, table: &mut Vec<Row>) -> Result<()> {
+    let month = bench.rows / 10;
+    let month_text = month.to_string();
+    let history = bench.work.join("history");
+    let history_text = history.to_string_lossy().into_owned();
+    let append = ["generate", "-o", &history_text, "--append", "-n", &month_text, "-s", "5", "-q"];
+    bench.generate_into(&history, month, &["-s", "5", "--month", "2025-01"])?;
+    for _ in 1..12 {
+        measure(&bench.bin, &append)?;
+    }
+    let twelve = bench.verify(&history, &[])?;
+    let [(first, first_lake), (appended, _)] =
+        bench.fresh_runs(["first-month", "appended"], bench.runs, |i, lake| {
+            if i == 0 {
+                bench.generate_into(lake, month, &["-s", "5", "--month", "2025-01"])
+            } else {
+                settle();
+                Ok(measure(&bench.bin, &append)?.0)
+            }
+        })?;
+    table.push(row(
+        format!("generate the first month alone ({month} rows, every layer)"),
+        first,
+        month,
+        None,
+        None,
+    ));
+    table.push(row(
+        "generate --append: a month more to a lake of 12+ months".to_owned(),
+        appended,
+        month,
+        None,
+        Some((appended.seconds / first.seconds, "the first month's time")),
+    ));
+    let one = bench.verify(&first_lake, &[])?;
+    let per_row = (twelve.seconds / (12 * month) as f64) / (one.seconds / month as f64);
+    table.push(row(
+        format!("verify of a 12-month lake ({} rows)", 12 * month),
+        twelve,
+        12 * month,
+        None,
+        Some((per_row, "one month's time per row")),
+    ));
+    let _ = std::fs::remove_dir_all(&history);
+    let _ = std::fs::remove_dir_all(first_lake);
     Ok(())
 }
 

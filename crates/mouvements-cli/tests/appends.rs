@@ -274,3 +274,28 @@ fn an_append_racing_an_overwrite_leaves_a_lake_that_verifies() {
         assert_eq!(code, Some(0), "trial {trial}: {report:#}");
     }
 }
+
+#[test]
+fn the_report_covers_the_whole_history_months_side_by_side() {
+    let (dir, lake) = scratch();
+    ok(&lake, &FIRST, &[]);
+    ok(&lake, &APPEND, &[]);
+    ok(&lake, &APPEND, &[]);
+    let page = dir.path().join("report.html");
+    let output = mouvements_gen()
+        .args(["verify", "--stats", "-q", "--html"])
+        .arg(&page)
+        .arg("-o")
+        .arg(&lake)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Rows per month") && html.contains("Money per month"));
+    for month in ["2025-06", "2025-07", "2025-08"] {
+        assert!(html.contains(month), "{month} missing from the report");
+    }
+    let output = mouvements_gen().args(["verify", "--stats", "--json", "-o"]).arg(&lake).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["stats"]["rows"], 9000, "{:#}", report["stats"]["rows"]);
+}

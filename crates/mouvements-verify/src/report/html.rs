@@ -239,12 +239,53 @@ fn trends(page: &mut Page, stats: &Stats) {
         Series { name: "net", colour: MAIN, values: stats.days.iter().map(|d| d.net).collect() },
     ];
     body.push_str(&svg::lines("Money per day", &labels, &series, "day", "euros"));
+    monthly_trends(&mut body, stats);
     page.section(
         "trends",
         "Trends",
-        "Activity and money per day: weekday rhythm, month-start collections, the net flow.",
+        "Activity and money per day: weekday rhythm, month-start collections, the net flow; and month by month when the lake holds several.",
         &body,
     );
+}
+
+/// The days summed by month, side by side, when they span more than one month (a lake of
+/// several loads).
+fn monthly_trends(body: &mut String, stats: &Stats) {
+    let mut months: Vec<(String, f64, f64, f64, f64)> = Vec::new();
+    for day in &stats.days {
+        let month = day.date.get(..7).unwrap_or(&day.date);
+        match months.last_mut() {
+            Some(last) if last.0 == month => {
+                last.1 += day.rows as f64;
+                last.2 += day.cotisations;
+                last.3 += -day.remboursements;
+                last.4 += day.net;
+            }
+            _ => months.push((
+                month.to_owned(),
+                day.rows as f64,
+                day.cotisations,
+                -day.remboursements,
+                day.net,
+            )),
+        }
+    }
+    if months.len() < 2 {
+        return;
+    }
+    let labels: Vec<String> = months.iter().map(|m| m.0.clone()).collect();
+    let rows: Vec<f64> = months.iter().map(|m| m.1).collect();
+    body.push_str(&svg::bars("Rows per month", &labels, &rows, &vec![MAIN; months.len()], "month", "rows"));
+    let series = [
+        Series { name: "cotisations", colour: IN, values: months.iter().map(|m| m.2).collect() },
+        Series {
+            name: "remboursements (paid out)",
+            colour: OUT,
+            values: months.iter().map(|m| m.3).collect(),
+        },
+        Series { name: "net", colour: MAIN, values: months.iter().map(|m| m.4).collect() },
+    ];
+    body.push_str(&svg::lines("Money per month", &labels, &series, "month", "euros"));
 }
 
 /// A colour legend.
