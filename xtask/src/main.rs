@@ -16,11 +16,13 @@ mod azure;
 mod bench;
 mod bench_python;
 mod emulators;
+mod links;
 mod process;
 mod python;
 mod release;
 mod screenshot;
 mod smoke;
+mod transcripts;
 mod wheel;
 
 use anyhow::{Result, bail};
@@ -33,19 +35,28 @@ fn main() -> Result<()> {
         Some("verify") => verify(),
         Some("bench") => bench::run(&args[1..]),
         Some("release") => release::run(&root),
+        Some("docs") => docs(),
         Some("wheel") => wheel::build(&python::Tools::install()?).map(drop),
         Some("screenshot") if args.len() == 2 => screenshot::check(std::path::Path::new(&args[1])).map(drop),
         _ => {
             bail!(
-                "usage: cargo xtask <verify | bench [--quick] [--runs N] | release | wheel | screenshot PAGE.html>"
+                "usage: cargo xtask <verify | docs | bench [--quick] [--runs N] | release | wheel | screenshot PAGE.html>"
             )
         }
     }
 }
 
 /// `cargo xtask verify`.
+/// The docs alone: their links, and their console transcripts run with the debug build.
+fn docs() -> Result<()> {
+    links::check()?;
+    process::run("cargo", &["build", "--locked", "-p", "mouvements-cli"], &[])?;
+    transcripts::check(&python::Tools::install()?, &smoke::debug_bin("mouvements-gen"))
+}
+
 fn verify() -> Result<()> {
     process::run("cargo", &["fmt", "--all", "--check"], &[])?;
+    links::check()?;
     process::run(
         "cargo",
         &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
@@ -59,6 +70,7 @@ fn verify() -> Result<()> {
     let env = emulators.test_env();
     process::run("cargo", &["test", "--workspace", "--locked"], &env)?;
     smoke::run(&env, &tools)?;
+    transcripts::check(&tools, &smoke::debug_bin("mouvements-gen"))?;
     drop(emulators);
     let built = wheel::build(&tools)?;
     wheel::test(&tools, &built, &smoke::debug_bin("mouvements-gen"))?;

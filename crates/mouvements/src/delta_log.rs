@@ -47,10 +47,11 @@ impl TableLog for DeltaLog {
     }
 
     fn checkpoint(&self, log: &[(u64, Bytes)]) -> Result<Option<TableCheckpoint>, String> {
-        let table = delta::replay(&entries(log)).map_err(|e| e.to_string())?;
-        if !table.version.is_some_and(checkpoint::due) {
+        // Nine versions in ten get none: known from the latest version's number, unreplayed.
+        if !log.last().is_some_and(|(version, _)| checkpoint::due(*version)) {
             return Ok(None);
         }
+        let table = delta::replay(&entries(log)).map_err(|e| e.to_string())?;
         let written = checkpoint::write(&table).map_err(|e| e.to_string())?;
         Ok(Some(TableCheckpoint {
             version: written.version,

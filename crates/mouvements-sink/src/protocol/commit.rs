@@ -156,6 +156,9 @@ impl Run {
             self.finish_layers(&manifest).await?;
             self.check_owner().await?;
             lake.objects.put(layout::MANIFEST, Bytes::from(json)).await?;
+            lake.faults.after(Step::ManifestWritten)?;
+            self.mark_committed().await?;
+            return Ok(Some(CommitOutcome::Committed(Box::new(manifest))));
         } else if !lake.objects.create(layout::MANIFEST, Bytes::from(json)).await? {
             // Another task committed first: it must be of this run, for this dataset.
             let existing = lake.objects.get(layout::MANIFEST).await?.map(|b| parse_manifest(&b));
@@ -204,7 +207,11 @@ impl Run {
     /// then `raw/_SUCCESS` last.
     async fn finish(&self, manifest: &Manifest) -> Result<(), SinkError> {
         self.finish_layers(manifest).await?;
-        // The manifest and the markers before `raw/_SUCCESS`, which is durable on return.
+        self.mark_committed().await
+    }
+
+    /// `raw/_SUCCESS`, after the manifest and the markers are durable, and durable on return.
+    async fn mark_committed(&self) -> Result<(), SinkError> {
         let objects = &self.lake.objects;
         objects.make_durable().await?;
         objects.put(layout::SUCCESS, Bytes::new()).await?;

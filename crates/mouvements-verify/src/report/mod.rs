@@ -188,7 +188,7 @@ impl Report {
         for s in &self.shards {
             let _ = writeln!(
                 out,
-                "  {:<40} {:>12} rows {:>14} bytes  crc32c {:<8}  {}",
+                "  {:<44} {:>12} rows {:>14} bytes  crc32c {:<8}  {}",
                 s.name, s.rows, s.bytes, s.crc32c, s.status
             );
         }
