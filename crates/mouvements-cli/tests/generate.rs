@@ -269,3 +269,34 @@ fn ctrl_c_aborts_uploads_commits_nothing_and_exits_130() {
         assert!(files.contains_key(&format!("_shards/{name}.json")), "unrecorded shard {name}");
     }
 }
+
+/// The long flags of a text: every `--word` in it.
+fn long_flags(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--") && w.len() > 2 && w.as_bytes()[2].is_ascii_lowercase())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_guides_flag_table_is_the_flags_generate_takes() {
+    let page =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md"))
+            .unwrap();
+    let table = page
+        .split("| flag | default | meaning |")
+        .nth(1)
+        .expect("the flag table")
+        .split("\n\n")
+        .next()
+        .unwrap();
+    // The first column of each row.
+    let documented: String =
+        table.lines().filter_map(|row| row.split('|').nth(1)).collect::<Vec<_>>().join(" ");
+    let help = mouvements_gen().args(["generate", "--help"]).output().unwrap();
+    let mut taken = long_flags(&String::from_utf8_lossy(&help.stdout));
+    taken.remove("--help");
+    taken.remove("--log-format"); // every subcommand's, in the text under the table
+    assert!(page.contains("--log-format"));
+    assert_eq!(long_flags(&documented), taken, "docs/cli.md's flag table and `generate --help` differ");
+}
