@@ -1,5 +1,6 @@
-"""The README's Python runs as written, on the lake its tour generates (the snippets that need
-a Databricks notebook, a Spark session or a bucket are left to the Spark tests and the guide)."""
+"""The Python of the README and of docs/python.md runs as written, the README's on the lake its
+tour generates (the snippets that need a Databricks notebook, a Spark session or a bucket are
+left to the Spark tests)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def python_blocks(page: str) -> list[str]:
 
 
 def runs_here(code: str) -> bool:
-    return not any(word in code for word in ("%pip", "spark", "gs://", "/Volumes"))
+    return not any(word in code for word in ("%pip", "spark.", '"gs://', '"s3://', '"az://', "/Volumes"))
 
 
 def test_the_readmes_python_runs(tmp_path: Path, cli: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,3 +30,13 @@ def test_the_readmes_python_runs(tmp_path: Path, cli: str, monkeypatch: pytest.M
     for code in snippets:
         exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own code
     assert (tmp_path / "lake2" / "raw" / "_SUCCESS").exists()
+
+
+def test_the_python_guides_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    snippets = [code for code in python_blocks("docs/python.md") if runs_here(code)]
+    assert len(snippets) >= 2, "docs/python.md has Python to run"
+    scope: dict = {}
+    for code in snippets:
+        exec(compile(code, "docs/python.md", "exec"), scope)  # noqa: S102 - the guide's own code
+    assert scope["report"].passed
