@@ -155,6 +155,19 @@ pub enum SinkError {
     },
 }
 
+impl SinkError {
+    /// The refusal of an append to the raw folder `url` that holds no committed history:
+    /// a manifest without `_SUCCESS` (`manifest_found`: a load under way), or none.
+    pub fn no_history(url: String, manifest_found: bool) -> Self {
+        let why = if manifest_found {
+            "its manifest has no _SUCCESS: complete the load under way first (--resume)"
+        } else {
+            "no committed manifest"
+        };
+        SinkError::NoHistory { url, why }
+    }
+}
+
 /// A hint for the failures a user can fix themselves.
 fn hint_for(url: &str, error: &object_store::Error) -> String {
     let text = error.to_string();

@@ -162,26 +162,26 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
 /// Each Parquet layer of a load against the load's rows and its raw digest (or, without
 /// raw, staging against delta).
 fn compare_layers(
-    manifest: &Load,
+    load: &Load,
     raw: digest::Digest,
     digests: &std::collections::BTreeMap<Layer, digest::Digest>,
     problems: &mut Problems,
 ) {
-    let reference = if manifest.dataset.layers.contains(Layer::Raw) {
+    let reference = if load.dataset.layers.contains(Layer::Raw) {
         Some((Layer::Raw, raw))
     } else {
         digests.iter().next().map(|(l, d)| (*l, *d))
     };
     for (layer, digest) in digests {
         let folder = layout::layer_folder(*layer);
-        if digest.rows != manifest.rows {
+        if digest.rows != load.rows {
             problems.add_set(
                 "layer.rows",
                 folder,
-                format!("{} rows, the manifest says {}", digest.rows, manifest.rows),
+                format!("{} rows, the manifest says {}", digest.rows, load.rows),
             );
         } else if let Some((other, expected)) =
-            reference.filter(|(other, d)| other != layer && d.rows == manifest.rows)
+            reference.filter(|(other, d)| other != layer && d.rows == load.rows)
             && expected.sum != digest.sum
         {
             problems.add_set("layer.checksum", folder, format!("its rows are not the rows of {other}"));
@@ -197,17 +197,22 @@ type Check = Option<
 /// A raw shard being checked: its load (index in the manifest), name, rows and CRC32C listed.
 type ShardCheck = (usize, String, u64, String, Check);
 
-/// Every raw shard of the history, in order, with its load's index and its first row's
-/// number in the whole history.
-fn raw_files(manifest: &Manifest) -> Vec<(usize, &Load, &mouvements_sink::ShardEntry, &FileEntry, u64)> {
+/// A raw shard of the history: its load's index and load, its entry and file, and its first
+/// row's number in the whole history and in its load.
+type RawShard<'a> = (usize, &'a Load, &'a mouvements_sink::ShardEntry, &'a FileEntry, u64, u64);
+
+/// Every raw shard of the history, in order.
+fn raw_files(manifest: &Manifest) -> Vec<RawShard<'_>> {
     let mut files = Vec::new();
     let mut history_row = 0;
     for (index, load) in manifest.loads.iter().enumerate() {
+        let mut load_row = 0;
         for entry in &load.shards {
             if let Some(file) = entry.files.iter().find(|f| f.layer == Some(Layer::Raw)) {
-                files.push((index, load, entry, file, history_row));
+                files.push((index, load, entry, file, history_row, load_row));
             }
             history_row += entry.rows;
+            load_row += entry.rows;
         }
     }
     files
@@ -224,13 +229,12 @@ fn spawn_checks(
 ) -> Vec<ShardCheck> {
     let permits = Arc::new(Semaphore::new(threads.max(1)));
     let mut checks = Vec::new();
-    for (index, load, entry, file, first_row) in raw_files(manifest) {
+    for (index, load, entry, file, first_row, load_row) in raw_files(manifest) {
         let generator = load.dataset.generator;
         let gzip = load.dataset.format == mouvements_sink::ShardFormat::CsvGz;
-        let load_start: u64 = manifest.loads[..index].iter().map(|l| l.rows).sum();
         let expected = shard::Expected {
             name: file.path.clone(),
-            first_id: generator.first_id() + (first_row - load_start),
+            first_id: generator.first_id() + load_row,
             period: (generator.period().start, generator.period().end),
             first_row,
             sample_rows: sample_rows

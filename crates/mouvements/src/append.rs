@@ -64,14 +64,8 @@ pub async fn next_load(
             }
             .into());
         }
-        (Some(Ok(_)), false) => {
-            return Err(SinkError::NoHistory {
-                url: raw,
-                why: "its manifest has no _SUCCESS: complete the load under way first (--resume)",
-            }
-            .into());
-        }
-        (None, _) => return Err(SinkError::NoHistory { url: raw, why: "no committed manifest" }.into()),
+        (Some(Ok(_)), false) => return Err(SinkError::no_history(raw, true).into()),
+        (None, _) => return Err(SinkError::no_history(raw, false).into()),
     };
     let latest = history.latest();
     if run_id.is_some_and(|id| id == latest.run_id) {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 
-use super::survey::{Survey, by_shard, parse_manifest};
+use super::survey::{Survey, by_shard};
 use super::{Run, Step};
 use crate::manifest::{FileEntry, Load, Manifest, ShardEntry};
 use crate::{Dataset, Layer, SinkError, layout};
@@ -120,9 +120,6 @@ impl Run {
             Some(history) => history.clone().with_load(tool, load),
             None => Manifest::first(tool, load),
         };
-        let files: BTreeSet<String> = manifest.files().map(|f| f.path.clone()).collect();
-        let files: BTreeSet<&str> = files.iter().map(String::as_str).collect();
-
         let log = if self.dataset.layers.contains(Layer::Delta) {
             let log = self.read_log().await?;
             let delta_files: Vec<&FileEntry> = manifest.layer_files(Layer::Delta).collect();
@@ -141,6 +138,7 @@ impl Run {
         } else {
             None
         };
+        let files: BTreeSet<&str> = manifest.files().map(|f| f.path.as_str()).collect();
         self.remove_stale(&survey, &files, log.as_deref()).await?;
         lake.faults.after(Step::StaleRemoved)?;
 
@@ -161,7 +159,7 @@ impl Run {
             return Ok(Some(CommitOutcome::Committed(Box::new(manifest))));
         } else if !lake.objects.create(layout::MANIFEST, Bytes::from(json)).await? {
             // Another task committed first: it must be of this run, for this dataset.
-            let existing = lake.objects.get(layout::MANIFEST).await?.map(|b| parse_manifest(&b));
+            let existing = lake.objects.get(layout::MANIFEST).await?.map(|b| Manifest::parse(&b));
             match existing {
                 Some(Ok(existing))
                     if existing.latest().run_id == self.id && existing.latest().dataset == self.dataset => {}
@@ -193,7 +191,7 @@ impl Run {
                 run: "(a run that removed the lake's history)".into(),
             })?;
         let latest = history.latest();
-        if latest.dataset.load + 1 != self.dataset.load || latest.dataset.check_next(&self.dataset).is_err() {
+        if latest.dataset.check_next(&self.dataset).is_err() {
             return Err(SinkError::Appended {
                 url: self.raw_url(),
                 load: latest.dataset.load,
@@ -228,9 +226,9 @@ impl Run {
         }
         if self.dataset.layers.contains(Layer::Delta) {
             let files: Vec<&FileEntry> = manifest.layer_files(Layer::Delta).collect();
-            self.commit_table(&files).await?;
+            let log = self.commit_table(&files).await?;
             lake.faults.after(Step::DeltaCommitted)?;
-            self.checkpoint_table().await?;
+            self.checkpoint_table(&log).await?;
         }
         Ok(())
     }
@@ -262,11 +260,10 @@ impl Run {
         Ok(log)
     }
 
-    /// Writes the checkpoint of the log's latest version when it gets one (idempotent: the
-    /// same log, the same bytes), the checkpoint before the pointer to it.
-    async fn checkpoint_table(&self) -> Result<(), SinkError> {
-        let log = self.read_log().await?;
-        let Some(checkpoint) = self.table_log()?.checkpoint(&log).map_err(|r| self.log_error(r))? else {
+    /// Writes the checkpoint of `log`'s latest version when it gets one (idempotent: the same
+    /// log, the same bytes), the checkpoint before the pointer to it.
+    async fn checkpoint_table(&self, log: &[(u64, Bytes)]) -> Result<(), SinkError> {
+        let Some(checkpoint) = self.table_log()?.checkpoint(log).map_err(|r| self.log_error(r))? else {
             return Ok(());
         };
         let objects = &self.lake.objects;
@@ -274,24 +271,27 @@ impl Run {
         objects.put(layout::LAST_CHECKPOINT, Bytes::from(checkpoint.last)).await
     }
 
-    /// Creates the next Delta commit unless the table already holds exactly `files`. If
-    /// another writer created that version first, the log is read again: it must now hold
-    /// this dataset (another task of the run committed it).
-    async fn commit_table(&self, files: &[&FileEntry]) -> Result<(), SinkError> {
+    /// Creates the next Delta commit unless the table already holds exactly `files`; returns
+    /// the log with it. If another writer created that version first, the log is read again:
+    /// it must now hold this dataset (another task of the run committed it).
+    async fn commit_table(&self, files: &[&FileEntry]) -> Result<Vec<(u64, Bytes)>, SinkError> {
         let table_log = self.table_log()?;
-        for attempt in 0..2 {
-            let log = self.read_log().await?;
+        let mut retried = false;
+        loop {
+            let mut log = self.read_log().await?;
             let next = table_log.next_commit(&log, &self.dataset, files).map_err(|r| self.log_error(r))?;
-            let Some(bytes) = next else { return Ok(()) };
+            let Some(bytes) = next else { return Ok(log) };
             let version = log.last().map_or(0, |(v, _)| v + 1);
-            if self.lake.objects.create(&layout::delta_commit(version), Bytes::from(bytes)).await? {
-                return Ok(());
+            let bytes = Bytes::from(bytes);
+            if self.lake.objects.create(&layout::delta_commit(version), bytes.clone()).await? {
+                log.push((version, bytes));
+                return Ok(log);
             }
-            if attempt == 1 {
+            if retried {
                 return Err(self.log_error(format!("version {version} was written by another writer")));
             }
+            retried = true;
         }
-        Ok(())
     }
 
     /// Deletes what older datasets left: every file a reader of raw/ or staging/ would pick

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::survey::{ClaimSeen, Survey, by_shard, parse_manifest};
+use super::survey::{ClaimSeen, Survey, by_shard};
 use super::{Lake, Step};
 use crate::manifest::{Claim, Manifest, ShardEntry, ShardRecord};
 use crate::{Dataset, Layer, SinkError, UploadShape, crc32c_hex, layout};
@@ -317,14 +317,7 @@ impl Lake {
             });
         }
         let Some(history) = committed else {
-            return Err(SinkError::NoHistory {
-                url: raw_url,
-                why: if survey.valid_manifest().is_some() {
-                    "its manifest has no _SUCCESS: complete the load under way first (--resume)"
-                } else {
-                    "no committed manifest"
-                },
-            });
+            return Err(SinkError::no_history(raw_url, survey.valid_manifest().is_some()));
         };
         let latest = history.latest();
         if latest.dataset.load + 1 != dataset.load {
@@ -389,7 +382,7 @@ impl Lake {
             // An append keeps the lake's history committed while it writes.
             return Ok(());
         }
-        let manifest = self.objects.get(layout::MANIFEST).await?.map(|b| parse_manifest(&b));
+        let manifest = self.objects.get(layout::MANIFEST).await?.map(|b| Manifest::parse(&b));
         if let Some(Ok(manifest)) = &manifest
             && manifest.latest().run_id == run.id
         {

@@ -54,11 +54,6 @@ impl Survey {
     }
 }
 
-/// Parses a manifest and checks its arithmetic.
-pub(crate) fn parse_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    Manifest::parse(bytes)
-}
-
 impl Lake {
     /// Lists the layer folders and reads the manifest and the newest claim.
     pub async fn survey(&self) -> Result<Survey, SinkError> {
@@ -83,7 +78,7 @@ impl Lake {
         }
         survey.success = survey.objects.contains_key(layout::SUCCESS);
         if survey.objects.contains_key(layout::MANIFEST) {
-            survey.manifest = objects.get(layout::MANIFEST).await?.map(|bytes| parse_manifest(&bytes));
+            survey.manifest = objects.get(layout::MANIFEST).await?.map(|bytes| Manifest::parse(&bytes));
         }
         survey.claims.sort_unstable();
         if let Some(&seq) = survey.claims.last() {
