@@ -64,3 +64,9 @@ pub fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, JobError> {
         .build()
         .map_err(|e| JobError::Runtime(format!("cannot start the I/O runtime: {e}")))
 }
+
+/// The examples of the guide's page on the crates (`docs/library.md`), compiled and run as
+/// this crate's doc tests so that the page cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/library.md")]
+struct LibraryGuide;
