@@ -154,19 +154,30 @@ impl Objects {
     }
 
     /// Every object under the folder `prefix` (and, on a local lake, every leftover upload).
+    /// A local lake is walked here, once, with one `stat` a file: object_store's walk stats
+    /// each entry twice and would need a second walk for the leftovers it hides, and an
+    /// append lists every file of the lake's history.
     pub async fn list(&self, prefix: &str) -> Result<Vec<Listed>, SinkError> {
         let path = Self::path(prefix)?;
-        let mut listed: Vec<Listed> = self
-            .store
+        if let Some(root) = self.local_root.clone() {
+            let prefix_owned = prefix.to_owned();
+            return tokio::task::spawn_blocking(move || list_local(&root, &prefix_owned))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|listed| listed)
+                .map_err(|e| {
+                    self.error("list", prefix)(object_store::Error::Generic {
+                        store: "local",
+                        source: e.into(),
+                    })
+                });
+        }
+        self.store
             .list(Some(&path))
             .map_ok(|meta| Listed { name: meta.location.to_string(), size: meta.size, leftover: false })
             .try_collect()
             .await
-            .map_err(self.error("list", prefix))?;
-        if let Some(root) = &self.local_root {
-            collect_leftovers(root, &root.join(prefix), &mut listed);
-        }
-        Ok(listed)
+            .map_err(self.error("list", prefix))
     }
 
     /// The file of a local leftover upload, when `name` is one.
@@ -225,25 +236,79 @@ fn is_leftover(name: &str) -> bool {
     name.rsplit_once('#').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Adds the leftover uploads under `dir` (recursively) to `listed`, named relative to `root`.
-fn collect_leftovers(root: &std::path::Path, dir: &std::path::Path, listed: &mut Vec<Listed>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            collect_leftovers(root, &path, listed);
-        } else if let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str())
-            && is_leftover(name)
-        {
-            listed.push(Listed { name: name.to_owned(), size: meta.len(), leftover: true });
+/// Every file under the folder `prefix` of a local lake, named relative to `root`: objects,
+/// and leftover uploads marked as such. Symbolic links are followed (a broken one is skipped,
+/// as object_store does), entries removed while the walk runs are skipped, and names that are
+/// not UTF-8 are no object of this lake.
+fn list_local(root: &std::path::Path, prefix: &str) -> std::io::Result<Vec<Listed>> {
+    let mut listed = Vec::new();
+    let mut folders = vec![root.join(prefix)];
+    while let Some(folder) = folders.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let meta = match entry.file_type() {
+                Ok(kind) if kind.is_symlink() => std::fs::metadata(&path),
+                Ok(kind) if kind.is_dir() => {
+                    folders.push(path);
+                    continue;
+                }
+                Ok(_) => entry.metadata(),
+                Err(e) => Err(e),
+            };
+            let meta = match meta {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if meta.is_dir() {
+                folders.push(path);
+            } else if let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str()) {
+                listed.push(Listed { name: name.to_owned(), size: meta.len(), leftover: is_leftover(name) });
+            }
         }
     }
+    Ok(listed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_listing_finds_objects_and_leftovers_in_one_walk() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = root.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        };
+        write("raw/a.csv", b"abc");
+        write("raw/a.csv#3", b"ab");
+        write("raw/_shards/k/s.json", b"{}");
+        write("staging/x.parquet", b"x");
+        std::os::unix::fs::symlink(root.path().join("nowhere"), root.path().join("raw/broken")).unwrap();
+        std::os::unix::fs::symlink(root.path().join("staging/x.parquet"), root.path().join("raw/linked"))
+            .unwrap();
+        let mut listed = list_local(root.path(), "raw").unwrap();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        let listed: Vec<_> = listed.iter().map(|l| (l.name.as_str(), l.size, l.leftover)).collect();
+        assert_eq!(
+            listed,
+            [
+                ("raw/_shards/k/s.json", 2, false),
+                ("raw/a.csv", 3, false),
+                ("raw/a.csv#3", 2, true),
+                ("raw/linked", 1, false),
+            ]
+        );
+        assert!(list_local(root.path(), "delta").unwrap().is_empty(), "a missing folder lists nothing");
+    }
 
     #[test]
     fn leftover_names_are_recognised() {

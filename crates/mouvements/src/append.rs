@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use mouvements_generator::Period;
-use mouvements_sink::{Dataset, DatasetError, Lake, Layers, Manifest, ShardFormat, SinkError, layout};
+use mouvements_sink::{Dataset, DatasetError, Lake, Layers, ShardFormat, SinkError, layout};
 
 use crate::JobError;
 
@@ -51,8 +51,7 @@ pub async fn next_load(
 ) -> Result<Dataset, JobError> {
     // The manifest and the marker only: no listing (the run's own survey comes next).
     let objects = lake.objects();
-    let (manifest, success) = tokio::try_join!(objects.get(layout::MANIFEST), objects.get(layout::SUCCESS))?;
-    let manifest = manifest.map(|bytes| Manifest::parse(&bytes));
+    let (manifest, success) = tokio::try_join!(lake.read_manifest(), objects.get(layout::SUCCESS))?;
     let raw = objects.url_of(layout::RAW);
     let history = match (&manifest, success.is_some()) {
         (Some(Ok(manifest)), true) => manifest,

@@ -2,20 +2,41 @@
 //! into the lakehouse's data files, and its log functions behind the sink's `TableLog`.
 
 use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
 use mouvements_lakehouse::Partition;
-use mouvements_lakehouse::delta::{self, DataFile, checkpoint};
+use mouvements_lakehouse::delta::{self, DataFile, Table, checkpoint};
 use mouvements_sink::{Dataset, FileEntry, TableCheckpoint, TableLog, layout};
 
 use crate::generate::TOOL;
 
-/// The Delta log of `delta/mouvements`.
-pub struct DeltaLog;
+/// The Delta log of `delta/mouvements`. A commit reads the log several times (its version,
+/// the files it still refers to, the commit, the checkpoint): each read is replayed from the
+/// table the last one left, applying only the versions that are new, so a commit replays a
+/// long history once.
+#[derive(Default)]
+pub struct DeltaLog {
+    replayed: Mutex<Option<Replayed>>,
+}
 
-/// The log entries as the lakehouse reads them.
-fn entries(log: &[(u64, Bytes)]) -> Vec<(u64, &[u8])> {
-    log.iter().map(|(version, bytes)| (*version, bytes.as_ref())).collect()
+/// A log as last read, and the table it describes.
+type Replayed = (Vec<(u64, Bytes)>, Table);
+
+impl DeltaLog {
+    /// The table `log` describes.
+    fn table(&self, log: &[(u64, Bytes)]) -> Result<Table, String> {
+        let mut replayed = self.replayed.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut table, known) = match replayed.take() {
+            Some((seen, table)) if log.starts_with(&seen) => (table, seen.len()),
+            _ => (Table::default(), 0),
+        };
+        for (version, bytes) in &log[known..] {
+            table.apply_version(*version, bytes).map_err(|e| e.to_string())?;
+        }
+        *replayed = Some((log.to_vec(), table.clone()));
+        Ok(table)
+    }
 }
 
 /// A data file of the table, from its entry in the manifest.
@@ -39,11 +60,11 @@ impl TableLog for DeltaLog {
         files: &[&FileEntry],
     ) -> Result<Option<Vec<u8>>, String> {
         let files = files.iter().map(|f| data_file(f)).collect::<Result<Vec<_>, _>>()?;
-        delta::next_commit(&entries(log), &dataset.uuid(), &files, TOOL).map_err(|e| e.to_string())
+        Ok(delta::next_commit(&self.table(log)?, &dataset.uuid(), &files, TOOL))
     }
 
     fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String> {
-        delta::replay(&entries(log)).map(|table| table.referenced).map_err(|e| e.to_string())
+        self.table(log).map(|table| table.referenced)
     }
 
     fn checkpoint(&self, log: &[(u64, Bytes)]) -> Result<Option<TableCheckpoint>, String> {
@@ -51,12 +72,49 @@ impl TableLog for DeltaLog {
         if !log.last().is_some_and(|(version, _)| checkpoint::due(*version)) {
             return Ok(None);
         }
-        let table = delta::replay(&entries(log)).map_err(|e| e.to_string())?;
+        let table = self.table(log)?;
         let written = checkpoint::write(&table).map_err(|e| e.to_string())?;
         Ok(Some(TableCheckpoint {
             version: written.version,
             data: written.parquet,
             last: written.last_checkpoint,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mouvements_lakehouse::Partition;
+    use mouvements_schema::{Pays, Produit};
+
+    use super::*;
+
+    #[test]
+    fn a_log_read_again_is_replayed_from_where_the_last_read_stopped() {
+        let partition = Partition { pays: Pays::Fr, produit: Produit::Auto };
+        let file = |n: u64| DataFile {
+            path: format!("{partition}/part-{n}.parquet"),
+            partition,
+            size: n,
+            stats: "{\"numRecords\":1}".into(),
+        };
+        let mut log: Vec<(u64, Bytes)> = Vec::new();
+        let mut files = Vec::new();
+        for n in 0..3 {
+            files.push(file(n + 1));
+            let table =
+                delta::replay(&log.iter().map(|(v, b)| (*v, b.as_ref())).collect::<Vec<_>>()).unwrap();
+            log.push((n, Bytes::from(delta::next_commit(&table, "id", &files, "test").unwrap())));
+        }
+        let full = delta::replay(&log.iter().map(|(v, b)| (*v, b.as_ref())).collect::<Vec<_>>()).unwrap();
+        let cached = DeltaLog::default();
+        assert_eq!(cached.table(&log[..1]).unwrap().version, Some(0));
+        assert_eq!(cached.table(&log).unwrap(), full, "extended by the new versions");
+        assert_eq!(cached.table(&log).unwrap(), full, "the same log again");
+        // A log that is no extension of the last one (another writer's history) is replayed whole.
+        let mut other = log.clone();
+        other[1].1 = Bytes::from_static(b"{not json");
+        assert!(cached.table(&other).is_err());
+        assert_eq!(cached.table(&log).unwrap(), full);
     }
 }

@@ -67,7 +67,7 @@ pub const TOOL: &str = concat!("mouvements-gen ", env!("CARGO_PKG_VERSION"));
 /// Opens the lake for writing, with the Delta log writer and any faults `MOUVEMENTS_FAULT`
 /// injects (the fault tests' crash points).
 fn open_lake(options: &GenerateOptions) -> Result<Lake, JobError> {
-    let mut lake = Lake::create(&options.url, &options.store)?.with_table_log(Arc::new(DeltaLog));
+    let mut lake = Lake::create(&options.url, &options.store)?.with_table_log(Arc::new(DeltaLog::default()));
     if let Ok(spec) = std::env::var("MOUVEMENTS_FAULT") {
         let faults = spec.parse::<Faults>().map_err(|e| JobError::setting("MOUVEMENTS_FAULT", e))?;
         lake = lake.with_faults(faults);

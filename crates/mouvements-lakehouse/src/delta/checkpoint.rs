@@ -262,11 +262,15 @@ mod tests {
             size,
             stats: "{\"numRecords\":1}".into(),
         };
-        let v0 = next_commit(&[], "id", &[file("a.parquet", 10)], "test").unwrap().unwrap();
+        let v0 = next_commit(&Table::default(), "id", &[file("a.parquet", 10)], "test").unwrap();
         let log = [(0, v0.as_slice())];
-        let v1 = next_commit(&log, "id", &[file("a.parquet", 10), file("b.parquet", 20)], "test")
-            .unwrap()
-            .unwrap();
+        let v1 = next_commit(
+            &replay(&log).unwrap(),
+            "id",
+            &[file("a.parquet", 10), file("b.parquet", 20)],
+            "test",
+        )
+        .unwrap();
         assert!(String::from_utf8_lossy(&v1).contains("\"mode\":\"Append\""));
         let table = replay(&[(0, v0.as_slice()), (1, v1.as_slice())]).unwrap();
         let checkpoint = write(&table).unwrap();

@@ -10,9 +10,10 @@
 //!
 //! Log entries read back are untrusted input: replaying them names the first thing wrong.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{PARTITION_COLUMNS, Partition};
 
@@ -107,8 +108,18 @@ pub struct LogError(pub String);
 /// action per line.
 pub fn replay(log: &[(u64, &[u8])]) -> Result<Table, LogError> {
     let mut table = Table::default();
-    for (expected, (version, bytes)) in log.iter().enumerate() {
-        if *version != expected as u64 {
+    for (version, bytes) in log {
+        table.apply_version(*version, bytes)?;
+    }
+    Ok(table)
+}
+
+impl Table {
+    /// Applies the log entry of the version after the table's latest (version 0 to an empty
+    /// table): a log replayed once is extended by its new versions alone.
+    pub fn apply_version(&mut self, version: u64, bytes: &[u8]) -> Result<(), LogError> {
+        let expected = self.version.map_or(0, |v| v + 1);
+        if version != expected {
             return Err(LogError(format!(
                 "the log has version {version} where {expected} was expected: logs with checkpoints or gaps are not supported"
             )));
@@ -118,82 +129,105 @@ pub fn replay(log: &[(u64, &[u8])]) -> Result<Table, LogError> {
         let mut change = VersionChange::default();
         for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let at = |what: String| LogError(format!("version {version}, line {}: {what}", number + 1));
-            let action: Value = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
-            apply(&mut table, &action, &mut change).map_err(at)?;
+            if !line.trim_start().starts_with('{') {
+                return Err(at("an action is not a JSON object".into()));
+            }
+            let action: Action = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+            apply(self, action, &mut change).map_err(at)?;
         }
-        table.version = Some(*version);
-        table.versions.insert(*version, change);
+        self.version = Some(version);
+        self.versions.insert(version, change);
+        Ok(())
     }
-    Ok(table)
 }
 
-/// Applies one action to the table.
-fn apply(table: &mut Table, action: &Value, change: &mut VersionChange) -> Result<(), String> {
-    let object = action.as_object().ok_or("an action is not a JSON object")?;
-    for (kind, body) in object {
-        match kind.as_str() {
-            "protocol" => {
-                let reader = body["minReaderVersion"].as_u64().ok_or("protocol without minReaderVersion")?;
-                let writer = body["minWriterVersion"].as_u64().ok_or("protocol without minWriterVersion")?;
-                if reader > READER_VERSION || writer > WRITER_VERSION {
-                    return Err(format!(
-                        "protocol {reader}/{writer}: this tool reads {READER_VERSION} and writes {WRITER_VERSION}"
-                    ));
-                }
-            }
-            "metaData" => {
-                table.id = Some(body["id"].as_str().ok_or("metaData without id")?.to_owned());
-                table.schema =
-                    Some(body["schemaString"].as_str().ok_or("metaData without schemaString")?.to_owned());
-                table.partition_columns = body["partitionColumns"]
-                    .as_array()
-                    .ok_or("metaData without partitionColumns")?
-                    .iter()
-                    .map(|c| c.as_str().map(str::to_owned).ok_or("a partition column is not a string"))
-                    .collect::<Result<_, _>>()?;
-            }
-            "add" => {
-                let path = decode(body["path"].as_str().ok_or("add without path")?)?;
-                let size = body["size"].as_u64().ok_or("add without size")?;
-                let partition_values = body["partitionValues"]
-                    .as_object()
-                    .ok_or("add without partitionValues")?
-                    .iter()
-                    .map(|(k, v)| {
-                        Ok((k.clone(), v.as_str().ok_or("a partition value is not a string")?.to_owned()))
-                    })
-                    .collect::<Result<_, &str>>()?;
-                let stats = body["stats"].as_str().map(str::to_owned);
-                table.referenced.insert(path.clone());
-                change.added.insert(path.clone());
-                table.active.insert(path, ActiveFile { size, partition_values, stats });
-            }
-            "remove" => {
-                let path = decode(body["path"].as_str().ok_or("remove without path")?)?;
-                table.active.remove(&path);
-                change.removed.insert(path);
-            }
-            // commitInfo, txn, cdc, domainMetadata…: nothing this tool needs.
-            _ => {}
+/// One line of a log entry: the actions this tool needs, typed, borrowing from the line where
+/// it can (a log of years is replayed at every commit). Others (`commitInfo`, `txn`, `cdc`,
+/// `domainMetadata`…) are skipped unparsed.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Action<'a> {
+    protocol: Option<ProtocolAction>,
+    #[serde(borrow)]
+    meta_data: Option<MetaDataAction<'a>>,
+    #[serde(borrow)]
+    add: Option<AddAction<'a>>,
+    #[serde(borrow)]
+    remove: Option<RemoveAction<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProtocolAction {
+    min_reader_version: u64,
+    min_writer_version: u64,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MetaDataAction<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    schema_string: String,
+    partition_columns: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddAction<'a> {
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+    size: u64,
+    partition_values: BTreeMap<String, String>,
+    stats: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct RemoveAction<'a> {
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+}
+
+/// Applies one line's actions to the table.
+fn apply(table: &mut Table, action: Action, change: &mut VersionChange) -> Result<(), String> {
+    if let Some(protocol) = action.protocol {
+        let (reader, writer) = (protocol.min_reader_version, protocol.min_writer_version);
+        if reader > READER_VERSION || writer > WRITER_VERSION {
+            return Err(format!(
+                "protocol {reader}/{writer}: this tool reads {READER_VERSION} and writes {WRITER_VERSION}"
+            ));
         }
+    }
+    if let Some(meta) = action.meta_data {
+        table.id = Some(meta.id.into_owned());
+        table.schema = Some(meta.schema_string);
+        table.partition_columns = meta.partition_columns;
+    }
+    if let Some(add) = action.add {
+        let path = decode(&add.path)?;
+        table.referenced.insert(path.clone());
+        change.added.insert(path.clone());
+        table.active.insert(
+            path,
+            ActiveFile { size: add.size, partition_values: add.partition_values, stats: add.stats },
+        );
+    }
+    if let Some(remove) = action.remove {
+        let path = decode(&remove.path)?;
+        table.active.remove(&path);
+        change.removed.insert(path);
     }
     Ok(())
 }
 
-/// The next commit for a table that must hold exactly `files`, or `None` when its latest
-/// version already does. `engine` names the writer in `commitInfo`.
-pub fn next_commit(
-    log: &[(u64, &[u8])],
-    table_id: &str,
-    files: &[DataFile],
-    engine: &str,
-) -> Result<Option<Vec<u8>>, LogError> {
-    let table = replay(log)?;
+/// The next commit for a table (as [`replay`] reads its log) that must hold exactly `files`,
+/// or `None` when its latest version already does. `engine` names the writer in `commitInfo`.
+pub fn next_commit(table: &Table, table_id: &str, files: &[DataFile], engine: &str) -> Option<Vec<u8>> {
     let ours: BTreeMap<&str, u64> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
     let holds = table.active.len() == ours.len()
         && table.active.iter().all(|(path, file)| ours.get(path.as_str()) == Some(&file.size));
     if table.version.is_some() && holds {
-        return Ok(None);
+        return None;
     }
     let removes: Vec<(&String, &ActiveFile)> =
         table.active.iter().filter(|(path, _)| !ours.contains_key(path.as_str())).collect();
@@ -250,7 +284,7 @@ pub fn next_commit(
         bytes.extend_from_slice(line.to_string().as_bytes());
         bytes.push(b'\n');
     }
-    Ok(Some(bytes))
+    Some(bytes)
 }
 
 /// A path as a relative URI: every byte but letters, digits and `-._~/=` percent-encoded
@@ -311,9 +345,9 @@ mod tests {
 
     #[test]
     fn a_first_commit_creates_the_table_and_an_overwrite_replaces_its_files() {
-        let v0 = next_commit(&[], "id-1", &[file("a.parquet", 10), file("b.parquet", 20)], "test")
-            .unwrap()
-            .unwrap();
+        let v0 =
+            next_commit(&Table::default(), "id-1", &[file("a.parquet", 10), file("b.parquet", 20)], "test")
+                .unwrap();
         let text = String::from_utf8(v0.clone()).unwrap();
         assert!(text.contains("\"minReaderVersion\":1") && text.contains("\"id\":\"id-1\""), "{text}");
         let table = replay(&as_log(std::slice::from_ref(&v0))).unwrap();
@@ -322,11 +356,10 @@ mod tests {
 
         // The same files again: nothing to commit.
         let same = [file("a.parquet", 10), file("b.parquet", 20)];
-        assert_eq!(next_commit(&as_log(std::slice::from_ref(&v0)), "id-2", &same, "test").unwrap(), None);
+        let table = replay(&as_log(std::slice::from_ref(&v0))).unwrap();
+        assert_eq!(next_commit(&table, "id-2", &same, "test"), None);
 
-        let v1 = next_commit(&as_log(std::slice::from_ref(&v0)), "id-2", &[file("c.parquet", 30)], "test")
-            .unwrap()
-            .unwrap();
+        let v1 = next_commit(&table, "id-2", &[file("c.parquet", 30)], "test").unwrap();
         let text = String::from_utf8(v1.clone()).unwrap();
         assert_eq!(text.matches("\"remove\"").count(), 2, "{text}");
         assert!(!text.contains("metaData"), "the table keeps its id and schema: {text}");
@@ -342,7 +375,7 @@ mod tests {
         for (bad, needle) in [
             (&b"{not json"[..], "line 1"),
             (b"[1,2]", "not a JSON object"),
-            (b"{\"add\":{\"size\":1}}", "add without path"),
+            (b"{\"add\":{\"size\":1}}", "missing field `path`"),
             (b"{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7}}", "protocol 3/7"),
             (b"\xff", "not UTF-8"),
         ] {

@@ -82,16 +82,18 @@ mod prepare;
 mod shard;
 mod survey;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::Bytes;
 pub use commit::{CommitOutcome, TableCheckpoint, TableLog};
 pub use faults::{Faults, Step};
 pub use prepare::{Run, RunRequest, WriteMode};
 pub use shard::{Output, Produced, ShardOutputs};
 pub use survey::Survey;
 
+use crate::manifest::Manifest;
 use crate::store::prepare_local;
-use crate::{LakeUrl, Objects, SinkError, StoreOptions, UploadShape};
+use crate::{LakeUrl, Objects, SinkError, StoreOptions, UploadShape, layout};
 
 /// Parts for local disks: no minimum size there, and small parts keep memory low (with 4 MiB
 /// parts a 10 M-row run peaked at 72 MiB RSS, the allocator keeping freed parts; see the bench).
@@ -114,6 +116,9 @@ pub struct Lake {
     parquet_shape: UploadShape,
     table_log: Option<Arc<dyn TableLog>>,
     faults: Faults,
+    /// The manifest last read, and what it parsed to: a run reads it three times or more
+    /// (a history of years is megabytes), and it seldom changes in between.
+    manifest_read: Mutex<Option<(Bytes, Result<Manifest, String>)>>,
 }
 
 impl Lake {
@@ -138,7 +143,14 @@ impl Lake {
     /// A lake over given objects, with one upload shape for every object (e.g. a wrapped
     /// store in tests).
     pub fn with_objects(objects: Objects, shape: UploadShape) -> Self {
-        Self { objects, shape, parquet_shape: shape, table_log: None, faults: Faults::none() }
+        Self {
+            objects,
+            shape,
+            parquet_shape: shape,
+            table_log: None,
+            faults: Faults::none(),
+            manifest_read: Mutex::new(None),
+        }
     }
 
     /// The same lake, writing the Delta log with `log`.
@@ -168,5 +180,20 @@ impl Lake {
     /// Upload part size and concurrency per object.
     pub fn upload_shape(&self) -> UploadShape {
         self.shape
+    }
+
+    /// Reads the manifest afresh: `None` when there is none, else the manifest or why it is
+    /// not a valid one. The same bytes as the last read are not parsed again.
+    pub async fn read_manifest(&self) -> Result<Option<Result<Manifest, String>>, SinkError> {
+        let Some(bytes) = self.objects.get(layout::MANIFEST).await? else { return Ok(None) };
+        let mut read = self.manifest_read.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, parsed)) = read.as_ref()
+            && *seen == bytes
+        {
+            return Ok(Some(parsed.clone()));
+        }
+        let parsed = Manifest::parse(&bytes);
+        *read = Some((bytes, parsed.clone()));
+        Ok(Some(parsed))
     }
 }

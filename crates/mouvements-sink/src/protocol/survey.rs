@@ -78,7 +78,7 @@ impl Lake {
         }
         survey.success = survey.objects.contains_key(layout::SUCCESS);
         if survey.objects.contains_key(layout::MANIFEST) {
-            survey.manifest = objects.get(layout::MANIFEST).await?.map(|bytes| Manifest::parse(&bytes));
+            survey.manifest = self.read_manifest().await?;
         }
         survey.claims.sort_unstable();
         if let Some(&seq) = survey.claims.last() {
