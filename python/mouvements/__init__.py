@@ -272,6 +272,7 @@ def generate(
     format: Optional[str] = None,
     anomaly_rate: Optional[float] = None,
     labels: Optional[bool] = None,
+    changes: float = 0.0,
     mode: str = "create",
     run_id: Optional[str] = None,
     task_index: int = 0,
@@ -298,6 +299,9 @@ def generate(
         format: raw shards as ``"csv"`` (the default) or ``"csv-gz"``.
         anomaly_rate: share of rows given an exceptional amount, in [0, 1] (default 0.001).
         labels: also write the anomaly ground truth to ``raw/_labels/`` (default False).
+        changes: with ``mode="append"``, change events per new row, in [0, 0.5]:
+            corrections and cancellations of earlier loads' movements, written to
+            ``raw/changes/`` (for now in a lake of the raw layer only; default 0).
         mode: ``"create"`` (refuses an existing dataset), ``"overwrite"`` (a new Delta
             version), ``"resume"`` (complete an interrupted dataset), ``"append"`` (add the
             next load to a committed lake: ids continue after its last load, a new Delta
@@ -337,6 +341,7 @@ def generate(
         format,
         None if anomaly_rate is None else float(anomaly_rate),
         None if labels is None else bool(labels),
+        float(changes),
         mode,
         run_id,
         task_index,

@@ -17,6 +17,7 @@ def generate(
     format: Optional[str],
     anomaly_rate: Optional[float],
     labels: Optional[bool],
+    changes: float,
     mode: str,
     run_id: Optional[str],
     task_index: int,

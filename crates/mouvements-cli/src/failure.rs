@@ -49,7 +49,10 @@ impl From<SinkError> for Failure {
                 "; generate it again with this version (--overwrite), or verify it with the version that wrote it"
             }
             SinkError::Dataset(
-                DatasetError::PeriodOverlap { .. } | DatasetError::Config(_) | DatasetError::TooManyLoads,
+                DatasetError::PeriodOverlap { .. }
+                | DatasetError::Config(_)
+                | DatasetError::TooManyLoads
+                | DatasetError::Changes(_),
             ) => return Failure::Usage(e.to_string()),
             SinkError::LocalNotWritable { .. } => "; choose a folder you can write to with -o",
             SinkError::NoLocalLake { .. } => {

@@ -186,6 +186,11 @@ pub fn resolve(
         _ => Period::default(),
     };
     let given = |id: &str| source_of(matches, id, None) == Source::Flag;
+    if given("changes") && !args.append {
+        return Err(Failure::Usage(
+            "--changes: a first load has no earlier movement to change: changes come with --append".into(),
+        ));
+    }
     let append = args.append.then(|| AppendOptions {
         period: (given("month") || given("from")).then_some(period),
         seed: given("seed").then_some(args.seed),
@@ -194,6 +199,7 @@ pub fn resolve(
         format: given("format").then_some(args.format),
         layers: given("layers").then_some(args.layers),
         labels: given("labels").then_some(args.labels),
+        changes: args.changes,
     });
     let dataset = DatasetSettings {
         rows: args.rows,

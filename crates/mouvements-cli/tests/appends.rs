@@ -299,3 +299,103 @@ fn the_report_covers_the_whole_history_months_side_by_side() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["stats"]["rows"], 9000, "{:#}", report["stats"]["rows"]);
 }
+
+/// A raw-only lake's first load, for changes.
+const FIRST_RAW: [&str; 10] = ["generate", "-q", "-n", "3000", "-s", "2", "-j", "1", "--layers", "raw"];
+
+/// The lines of every change file of load `load` (headers dropped), in shard order.
+fn feed(lake: &Path, load: u32) -> Vec<String> {
+    let folder = lake.join("raw/changes");
+    let prefix = format!("changes-load{load:05}-");
+    let mut names: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .flat_map(|n| {
+            std::fs::read_to_string(folder.join(n))
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn appended_changes_are_one_feed_whatever_the_shards_verified_and_refused_where_they_cannot_go() {
+    let (_a, lake) = scratch();
+    ok(&lake, &FIRST_RAW, &[]);
+    ok(&lake, &APPEND_SIZED, &["-n", "3000", "-s", "2", "--changes", "0.02"]);
+    ok(&lake, &APPEND_SIZED, &["-n", "2000", "-s", "3", "--changes", "0.05"]);
+    let (_b, other) = scratch();
+    ok(&other, &FIRST_RAW, &[]);
+    ok(&other, &APPEND_SIZED, &["-n", "3000", "-s", "1", "-j", "2", "--changes", "0.02"]);
+    ok(&other, &APPEND_SIZED, &["-n", "2000", "-s", "4", "--changes", "0.05"]);
+    let (one, two) = (feed(&lake, 1), feed(&lake, 2));
+    assert_eq!((one.len(), two.len()), (60, 100), "round(rows × rate) events a load");
+    assert_eq!(
+        (feed(&other, 1), feed(&other, 2)),
+        (one.clone(), two.clone()),
+        "the feed is the history's, not the shards'"
+    );
+    let seqs: Vec<u64> =
+        one.iter().chain(&two).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert_eq!(seqs, (1..=160).collect::<Vec<_>>(), "change_seq orders the whole history");
+
+    let (code, report) = verify_json(&lake);
+    assert_eq!(code, Some(0), "{report:#}");
+    let changes = &report["changes"];
+    let deletes = one.iter().chain(&two).filter(|l| l.starts_with("delete,")).count() as u64;
+    assert_eq!(changes["deletes"], deletes);
+    assert_eq!(changes["updates"], 160 - deletes);
+    assert_eq!(changes["live_rows"], 8000 - deletes);
+
+    // A hand-edited event, and a dropped one, each fail with the line named.
+    let file = lake.join("raw/changes/changes-load00002-00001-of-00003.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    for edited in [
+        text.replacen("update,", "delete,", 1),
+        text.lines().take(3).chain(text.lines().skip(4)).map(|l| format!("{l}\n")).collect(),
+    ] {
+        std::fs::write(&file, &edited).unwrap();
+        let (code, report) = verify_json(&lake);
+        assert_eq!(code, Some(1));
+        assert!(rules(&report).contains(&"changes.differs".to_owned()), "{report:#}");
+    }
+    std::fs::write(&file, &text).unwrap();
+    assert_eq!(verify_json(&lake).0, Some(0));
+
+    // Where changes cannot go: refused before anything is written, naming the fix.
+    let (_c, full) = scratch();
+    ok(&full, &FIRST, &[]);
+    let before = tree(&full);
+    let refused = run(&full, &APPEND, &["--changes", "0.01"], None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--layers raw"), "{refused:?}");
+    assert_eq!(tree(&full), before);
+    let refused = run(&full, &FIRST, &["--changes", "0.01", "--overwrite"], None);
+    assert_eq!(refused.status.code(), Some(2), "a first load has nothing to change");
+}
+
+#[test]
+fn a_crash_during_an_append_with_changes_is_completed_by_resume_to_the_same_bytes() {
+    let (_c, clean) = scratch();
+    ok(&clean, &FIRST_RAW, &[]);
+    ok(&clean, &APPEND, &["--changes", "0.03"]);
+    let clean = data(&tree(&clean));
+    for step in ["shard-stored#2", "shard-recorded#1", "stale-removed"] {
+        let (_dir, lake) = scratch();
+        ok(&lake, &FIRST_RAW, &[]);
+        assert!(
+            !run(&lake, &APPEND, &["--changes", "0.03"], Some(&format!("{step}=crash"))).status.success()
+        );
+        ok(&lake, &APPEND, &["--changes", "0.03", "--resume"]);
+        assert_eq!(data(&tree(&lake)), clean, "{step}");
+        assert_eq!(verify_json(&lake).0, Some(0), "{step}");
+    }
+}

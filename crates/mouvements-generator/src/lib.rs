@@ -32,6 +32,7 @@
 #[cfg(feature = "arrow")]
 mod arrow;
 mod calendar;
+pub mod changes;
 mod compiled_tables;
 mod cursor;
 mod encoder;

@@ -79,7 +79,10 @@ fn classify(e: &SinkError) -> (&'static str, &'static str) {
         SinkError::Url(_)
         | SinkError::StoreSetting { .. }
         | SinkError::Dataset(
-            DatasetError::PeriodOverlap { .. } | DatasetError::Config(_) | DatasetError::TooManyLoads,
+            DatasetError::PeriodOverlap { .. }
+            | DatasetError::Config(_)
+            | DatasetError::TooManyLoads
+            | DatasetError::Changes(_),
         ) => ("ArgumentError", ""),
         SinkError::Dataset(DatasetError::ShardCount { .. } | DatasetError::MoreShardsThanRows { .. }) => {
             ("ArgumentError", "; give fewer shards")

@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 /// Generates a dataset; returns the summary as the JSON `generate --json` prints.
 #[pyfunction]
 #[pyo3(signature = (base, rows, shards, seed, month, start, end, first_id, layers, format, anomaly_rate,
-                    labels, mode, run_id, task_index, task_count, threads, storage_options, progress))]
+                    labels, changes, mode, run_id, task_index, task_count, threads, storage_options, progress))]
 #[allow(clippy::too_many_arguments)] // the Python signature's keywords, one each
 fn generate(
     py: Python<'_>,
@@ -35,6 +35,7 @@ fn generate(
     format: Option<&str>,
     anomaly_rate: Option<f64>,
     labels: Option<bool>,
+    changes: f64,
     mode: &str,
     run_id: Option<&str>,
     task_index: &Bound<'_, PyAny>,
@@ -52,6 +53,7 @@ fn generate(
         format: format.map(|f| args::parsed(py, "format", f.parse())).transpose()?,
         layers: layers.map(|l| args::parsed(py, "layers", l.parse())).transpose()?,
         labels,
+        changes,
     };
     let defaults = mouvements::DatasetSettings::default();
     let settings = mouvements::DatasetSettings {
@@ -70,6 +72,12 @@ fn generate(
     let mut options = GenerateOptions::new(url, dataset);
     let (mode, append) = args::mode(py, mode)?;
     options.mode = mode;
+    if !append && changes != 0.0 {
+        return Err(errors::argument(
+            py,
+            "changes: an appended load carries changes: give mode=\"append\"".into(),
+        ));
+    }
     options.append = append.then_some(named);
     // Keywords only: the job runners' variables (run id, task) are the command's to read.
     if let Some(id) = run_id {

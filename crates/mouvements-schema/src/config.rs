@@ -10,6 +10,9 @@ use crate::MouvementId;
 /// Longest period accepted, in days (the calendar table holds one entry per day).
 pub const MAX_PERIOD_DAYS: i64 = 366 * 100;
 
+/// The highest change rate of an appended load: change events per new row it delivers.
+pub const MAX_CHANGE_RATE: f64 = 0.5;
+
 /// Largest dataset accepted, in rows (ids and byte counts stay far from overflow).
 pub const MAX_ROWS: u64 = 1 << 48;
 

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use mouvements_schema::{DATA_VERSION, GeneratorConfig, Period, SCHEMA_VERSION};
+use mouvements_schema::{DATA_VERSION, GeneratorConfig, MAX_CHANGE_RATE, Period, SCHEMA_VERSION};
 use sha2::{Digest, Sha256};
 
 /// Most shards a dataset may have: measured to commit within twice the time of 5 shards
@@ -184,6 +184,9 @@ pub enum DatasetError {
     /// The generator refuses the load's configuration (ids past the largest, …).
     #[error("{0}")]
     Config(String),
+    /// A change rate the load cannot carry.
+    #[error("changes: {0}")]
+    Changes(String),
     /// A history of more loads than a load number holds.
     #[error("the lake holds the most loads a lake can hold")]
     TooManyLoads,
@@ -223,6 +226,17 @@ pub struct Dataset {
     /// first load, so that lakes written before appends existed read the same.
     #[serde(default, skip_serializing_if = "is_first_load")]
     pub load: u32,
+    /// Change events (corrections and cancellations of earlier loads' movements) per new row
+    /// this load delivers, `0` for none (see `mouvements_generator::changes`). Absent from the
+    /// JSON when 0.
+    #[serde(default, skip_serializing_if = "is_no_change")]
+    pub changes: f64,
+}
+
+/// Whether a load carries no change: serde's test for leaving the field out.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_no_change(rate: &f64) -> bool {
+    *rate == 0.0
 }
 
 /// Whether `load` is the first: serde's test for leaving the field out.
@@ -252,6 +266,8 @@ struct RawDataset {
     labels: bool,
     #[serde(default)]
     load: u32,
+    #[serde(default)]
+    changes: f64,
 }
 
 impl TryFrom<RawDataset> for Dataset {
@@ -262,7 +278,7 @@ impl TryFrom<RawDataset> for Dataset {
             return Err(DatasetError::Version { schema: raw.schema_version, data: raw.data_version });
         }
         let dataset = Dataset::new(raw.generator, raw.shards, raw.format, raw.layers, raw.labels)?;
-        Ok(Dataset { load: raw.load, ..dataset })
+        Dataset { load: raw.load, ..dataset }.with_changes(raw.changes)
     }
 }
 
@@ -290,7 +306,32 @@ impl Dataset {
             layers,
             labels,
             load: 0,
+            changes: 0.0,
         })
+    }
+
+    /// The same load carrying `rate` change events per new row. Only an appended load
+    /// changes earlier movements, and for now only into a raw-only lake: the staging history
+    /// and the merged Delta table of changes are not written yet.
+    pub fn with_changes(self, rate: f64) -> Result<Self, DatasetError> {
+        if rate == 0.0 {
+            return Ok(Self { changes: 0.0, ..self });
+        }
+        if !(0.0..=MAX_CHANGE_RATE).contains(&rate) {
+            return Err(DatasetError::Changes(format!("{rate}: a change rate is 0 to {MAX_CHANGE_RATE}")));
+        }
+        if self.load == 0 {
+            return Err(DatasetError::Changes(
+                "the first load has no earlier movement to change: give it to an appended load".into(),
+            ));
+        }
+        if self.layers != Layers::RAW {
+            return Err(DatasetError::Changes(format!(
+                "changes are written to raw/ only for now, and this lake has the layers {}: write the lake with --layers raw to append changes",
+                self.layers
+            )));
+        }
+        Ok(Self { changes: rate, ..self })
     }
 
     /// The next load of a lake whose last load is `self`: `rows` rows in `shards` shards over
@@ -377,7 +418,7 @@ impl Dataset {
     pub fn describe(&self) -> String {
         let g = &self.generator;
         format!(
-            "{}{} rows (seed {}, {} to {}, first id {}, anomaly rate {}) in {} {} shard(s), layers {}{}",
+            "{}{} rows (seed {}, {} to {}, first id {}, anomaly rate {}{}) in {} {} shard(s), layers {}{}",
             if self.load > 0 { format!("load {}: ", self.load) } else { String::new() },
             g.rows(),
             g.seed(),
@@ -385,6 +426,7 @@ impl Dataset {
             g.period().end,
             g.first_id(),
             g.anomaly_rate(),
+            if self.changes > 0.0 { format!(", change rate {}", self.changes) } else { String::new() },
             self.shards,
             self.format.name(),
             self.layers,

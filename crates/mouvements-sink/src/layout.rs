@@ -30,6 +30,8 @@ pub const RECORDS: &str = "raw/_shards";
 pub const CLAIMS: &str = "raw/_claims";
 /// Folder of the anomaly ground truth.
 pub const LABELS: &str = "raw/_labels";
+/// Folder of the change feed: the corrections and cancellations appended loads deliver.
+pub const CHANGES: &str = "raw/changes";
 /// Stem of every raw shard name.
 pub const SHARD_STEM: &str = "mouvements";
 
@@ -113,6 +115,13 @@ pub fn parse_shard_file(name: &str) -> Option<ShardName> {
 /// load 3).
 pub fn labels(index: u32, dataset: &Dataset) -> String {
     format!("{LABELS}/anomalies-{}{index:05}-of-{:05}.csv", load_tag(dataset.load), dataset.shards)
+}
+
+/// `raw/changes/changes-load00003-00002-of-00005.csv`: shard 2's part of load 3's change
+/// feed. Out of the `raw/mouvements-*.csv` glob, and no load reuses another's names (Auto
+/// Loader on `raw/changes/` sees each file once).
+pub fn changes(index: u32, dataset: &Dataset) -> String {
+    format!("{CHANGES}/changes-{}{index:05}-of-{:05}.csv", load_tag(dataset.load), dataset.shards)
 }
 
 /// `part-00002-of-00005-<cfg>.zstd.parquet`: a Parquet file name, unique per configuration.

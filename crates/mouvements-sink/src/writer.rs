@@ -43,7 +43,7 @@ pub struct Receipt {
 
 impl Receipt {
     /// Counts `bytes` as stored after those counted so far.
-    pub(crate) fn add(&mut self, bytes: &[u8]) {
+    pub fn add(&mut self, bytes: &[u8]) {
         self.crc32c = crc32c::crc32c_append(self.crc32c, bytes);
         self.bytes += bytes.len() as u64;
     }

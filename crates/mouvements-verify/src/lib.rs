@@ -12,6 +12,7 @@
 //! A dataset that breaks rules gives a [`Report`] that names, per rule, the shard, line,
 //! column and value; only an unreachable lake or a missing dataset is an `Err`.
 
+mod changes;
 mod dataset;
 mod digest;
 mod history;
@@ -31,6 +32,7 @@ use std::time::Instant;
 use mouvements_sink::{FileEntry, Lake, Layer, Load, Manifest, Receipt, SinkError, Survey, layout};
 use tokio::sync::Semaphore;
 
+pub use changes::ChangeSummary;
 pub use line::{LineError, parse_line};
 pub use lines::MAX_LINE_BYTES;
 pub use problems::{EXAMPLES_PER_RULE, Problem, ProblemGroup, Problems};
@@ -151,12 +153,14 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
 
     let detector = stats.as_ref().map(stats::StatsBuilder::detector);
     let tally = check_labels(&lake, &manifest, &survey, detector.as_ref(), &mut problems).await?;
+    let changes = changes::check(&lake, &manifest, &survey, &mut problems).await?;
     let stats = stats.map(|builder| {
         let per_shard = shards.iter().map(|s| (s.name.clone(), s.rows)).collect();
         builder.finish(tally, per_shard)
     });
     let sample = options.sample.map(|_| sample.into_iter().map(|(_, row)| row).collect());
-    Ok(Report::new(&lake, Some(&manifest), shards, problems, sample, stats, started))
+    let report = Report::new(&lake, Some(&manifest), shards, problems, sample, stats, started);
+    Ok(Report { changes, ..report })
 }
 
 /// Each Parquet layer of a load against the load's rows and its raw digest (or, without
@@ -322,7 +326,9 @@ async fn check_labels(
 ) -> Result<Option<stats::LabelTally>, SinkError> {
     let mut total = stats::LabelTally::default();
     let mut complete = true;
-    let files: Vec<FileEntry> = manifest.files().filter(|f| f.layer.is_none()).cloned().collect();
+    let feed = format!("{}/", layout::CHANGES);
+    let files: Vec<FileEntry> =
+        manifest.files().filter(|f| f.layer.is_none() && !f.path.starts_with(&feed)).cloned().collect();
     for file in files {
         if !survey.objects.contains_key(&file.path) {
             complete = false;

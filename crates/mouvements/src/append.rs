@@ -27,6 +27,19 @@ pub struct AppendOptions {
     pub layers: Option<Layers>,
     /// Whether the caller asked for labels.
     pub labels: Option<bool>,
+    /// Change events per new row the load delivers (corrections and cancellations of earlier
+    /// loads' movements, see `mouvements_generator::changes`); 0 for none. The load's own,
+    /// not a lake setting.
+    pub changes: f64,
+}
+
+/// An appended load to write: its dataset, and the datasets of the loads before it.
+#[derive(Debug, Clone)]
+pub struct NextLoad {
+    /// The load's dataset.
+    pub dataset: Dataset,
+    /// The committed loads before it, in order.
+    pub history: Vec<Dataset>,
 }
 
 /// The calendar month after the one `date` falls in, when `date` ends a month; else the
@@ -39,16 +52,15 @@ pub fn period_after(date: NaiveDate) -> Result<Period, JobError> {
     Ok(Period::new(start, month.end)?)
 }
 
-/// The dataset of the load to append to the lake: the load after its last committed one, or
-/// that last one itself when `run_id` committed it (a retried task of the run finds its work
-/// done).
+/// The load to append to the lake: the load after its last committed one, or that last one
+/// itself when `run_id` committed it (a retried task of the run finds its work done).
 pub async fn next_load(
     lake: &Lake,
     rows: u64,
     shards: u32,
     append: &AppendOptions,
     run_id: Option<&str>,
-) -> Result<Dataset, JobError> {
+) -> Result<NextLoad, JobError> {
     // The manifest and the marker only: no listing (the run's own survey comes next).
     let objects = lake.objects();
     let (manifest, success) = tokio::try_join!(lake.read_manifest(), objects.get(layout::SUCCESS))?;
@@ -67,8 +79,10 @@ pub async fn next_load(
         (None, _) => return Err(SinkError::no_history(raw, false).into()),
     };
     let latest = history.latest();
+    let datasets = || history.loads.iter().map(|l| l.dataset);
     if run_id.is_some_and(|id| id == latest.run_id) {
-        return Ok(latest.dataset);
+        let history = datasets().filter(|d| d.load < latest.dataset.load).collect();
+        return Ok(NextLoad { dataset: latest.dataset, history });
     }
     let lake_settings = &history.loads[0].dataset;
     let last = &latest.dataset;
@@ -108,12 +122,17 @@ pub async fn next_load(
         Some(period) => period,
         None => period_after(last.generator.period().end)?,
     };
-    last.next_load(rows, shards, period).map_err(|e| match e {
+    let dataset = last.next_load(rows, shards, period).map_err(|e| match e {
         DatasetError::PeriodOverlap { .. } => {
             JobError::setting(if period.as_month().is_some() { "month" } else { "from" }, e.to_string())
         }
         other => JobError::Sink(other.into()),
-    })
+    })?;
+    let dataset = dataset.with_changes(append.changes).map_err(|e| match e {
+        DatasetError::Changes(reason) => JobError::setting("changes", reason),
+        other => JobError::Sink(other.into()),
+    })?;
+    Ok(NextLoad { dataset, history: datasets().collect() })
 }
 
 #[cfg(test)]

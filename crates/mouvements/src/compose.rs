@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use mouvements_generator::changes::{CHANGES_HEADER, Change};
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_lakehouse::{Partition, PartitionedWriter};
 use mouvements_schema::{Mouvement, MouvementId, Produit};
@@ -22,7 +23,8 @@ const BATCH_ROWS: usize = 4096;
 /// Batches on their way to an encoder thread at most: the walk waits beyond.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// Generates the rows of `shard` into its outputs; returns what was stored. The rows are
+/// Generates the rows of `shard` into its outputs, and its part of the load's change events
+/// (`changes`) into the change feed; returns what was stored. The rows are
 /// walked once: the walk writes the CSV and hands each typed row to the Parquet encoding.
 /// With `parallel`, two threads of their own encode the Parquet files, each taking half of
 /// the partitions from batches of rows this one sends them: a shard then keeps every core
@@ -30,6 +32,7 @@ const BATCHES_IN_FLIGHT: usize = 4;
 pub fn write_shard(
     generator: &Generator,
     shard: &ShardPlan,
+    changes: &[Change],
     outputs: &ShardOutputs<'_>,
     progress: &Control,
     parallel: bool,
@@ -42,6 +45,16 @@ pub fn write_shard(
         last_id: MouvementId(first_id + shard.rows.end - 1).to_string(),
         files: Vec::new(),
     };
+    if let Some(mut feed) = outputs.changes()? {
+        let mut out = io::BufWriter::new(&mut feed);
+        out.write_all(CHANGES_HEADER.as_bytes())?;
+        for change in changes {
+            change.write_csv(&mut out)?;
+        }
+        out.flush()?;
+        drop(out);
+        produced.files.extend(feed.finish(changes.len() as u64, None)?);
+    }
     if let Some(mut labels) = outputs.labels()? {
         let count = generator.write_labels_csv(shard.rows.clone(), io::BufWriter::new(&mut labels))?;
         produced.files.extend(labels.finish(count, None)?);

@@ -7,12 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use mouvements_generator::changes::{Change, LoadSettings, history_changes};
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_schema::MAX_CSV_ROW_BYTES;
 use mouvements_sink::{CommitOutcome, Dataset, Faults, Lake, Run, RunRequest, ShardEntry, SinkError, layout};
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::append::NextLoad;
 use crate::control::{Control, Level};
 use crate::delta_log::DeltaLog;
 use crate::options::derived_run_id;
@@ -81,11 +83,12 @@ fn open_lake(options: &GenerateOptions) -> Result<Lake, JobError> {
 pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Result<Summary, JobError> {
     let started = Instant::now();
     let lake = Arc::new(open_lake(options)?);
-    let dataset = resolve_dataset(options, &lake, control).await?;
+    let NextLoad { dataset, history } = resolve_dataset(options, &lake, control).await?;
     let run_id = options.run_id.clone().unwrap_or_else(|| derived_run_id(&dataset));
-    // The generator's tables take 20 ms of one core to compile: done while the lake is
-    // prepared.
-    let compiling = std::thread::spawn(move || Generator::new(dataset.generator));
+    // The generator's tables take 20 ms of one core to compile, and a load's changes are
+    // drawn from the history before it: done while the lake is prepared.
+    let compiling =
+        std::thread::spawn(move || (Generator::new(dataset.generator), load_changes(&history, &dataset)));
     let plans = mouvements_generator::plan::shards(dataset.generator.rows(), dataset.shards);
     let owned: Vec<u32> = plans.iter().map(|s| s.index).filter(|s| options.task.owns(*s)).collect();
     let request = RunRequest {
@@ -102,11 +105,10 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         prepared = lake.prepare(request) => Arc::new(prepared?),
         () = control.cancelled() => return Err(JobError::Interrupted),
     };
-    let generator = Arc::new(
-        compiling
-            .join()
-            .map_err(|_| JobError::Runtime("the generator's tables could not be compiled".into()))?,
-    );
+    let (generator, changes) = compiling
+        .join()
+        .map_err(|_| JobError::Runtime("the generator's tables could not be compiled".into()))?;
+    let (generator, changes) = (Arc::new(generator), Arc::new(changes));
     let todo: Vec<ShardPlan> = plans.into_iter().filter(|s| run.todo().contains(&s.index)).collect();
     let rows: u64 = todo.iter().map(|s| s.rows.end - s.rows.start).sum();
     control.set_total(rows);
@@ -125,7 +127,7 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         ],
     );
 
-    let mut written = write_shards(&run, &generator, todo, options.threads, control).await?;
+    let mut written = write_shards(&run, &generator, &changes, todo, options.threads, control).await?;
     written.sort_unstable_by_key(|(index, _)| *index);
 
     let outcome = run.commit(TOOL).await?;
@@ -190,14 +192,30 @@ async fn resolve_dataset(
     options: &GenerateOptions,
     lake: &Lake,
     control: &Control,
-) -> Result<Dataset, JobError> {
-    let Some(append) = &options.append else { return Ok(options.dataset) };
+) -> Result<NextLoad, JobError> {
+    let Some(append) = &options.append else {
+        return Ok(NextLoad { dataset: options.dataset, history: Vec::new() });
+    };
     let rows = options.dataset.generator.rows();
     let next = append::next_load(lake, rows, options.dataset.shards, append, options.run_id.as_deref());
     tokio::select! {
         next = next => next,
         () = control.cancelled() => Err(JobError::Interrupted),
     }
+}
+
+/// The change events `dataset` delivers, drawn from the loads before it (none for a load
+/// without changes).
+fn load_changes(history: &[Dataset], dataset: &Dataset) -> Vec<Change> {
+    if dataset.changes == 0.0 {
+        return Vec::new();
+    }
+    let settings: Vec<LoadSettings> = history
+        .iter()
+        .chain(std::iter::once(dataset))
+        .map(|d| LoadSettings { config: d.generator, change_rate: d.changes })
+        .collect();
+    history_changes(&settings).pop().unwrap_or_default()
 }
 
 /// Writes the shards on `threads` worker threads of their own, each taking the next shard
@@ -208,6 +226,7 @@ async fn resolve_dataset(
 async fn write_shards(
     run: &Arc<Run>,
     generator: &Arc<Generator>,
+    changes: &Arc<Vec<Change>>,
     todo: Vec<ShardPlan>,
     threads: usize,
     control: &Arc<Control>,
@@ -221,6 +240,7 @@ async fn write_shards(
         let worker = ShardWorker {
             run: Arc::clone(run),
             generator: Arc::clone(generator),
+            changes: Arc::clone(changes),
             control: Arc::clone(control),
             cancel: Arc::clone(&cancel),
             queue: Arc::clone(&queue),
@@ -285,11 +305,20 @@ async fn write_shards(
     }
 }
 
+/// The range of a load's change events shard `shard` of `shards` writes: the events cut
+/// like rows, in order.
+fn changes_of(changes: &[Change], shard: &ShardPlan, shards: u32) -> std::ops::Range<usize> {
+    let cut = mouvements_generator::plan::shards(changes.len() as u64, shards);
+    cut.get(shard.index as usize).map_or(0..0, |plan| plan.rows.start as usize..plan.rows.end as usize)
+}
+
 /// A worker thread: takes shards from the queue until it is empty or the run is stopped (a
 /// shard failed, or Ctrl-C: the shard in progress aborts its uploads).
 struct ShardWorker {
     run: Arc<Run>,
     generator: Arc<Generator>,
+    /// The load's change events, every shard's.
+    changes: Arc<Vec<Change>>,
     control: Arc<Control>,
     cancel: Arc<AtomicBool>,
     queue: Arc<Mutex<VecDeque<ShardPlan>>>,
@@ -317,7 +346,8 @@ impl ShardWorker {
             let index = shard.index;
             let split = self.split_layers && last;
             let written = self.run.write_shard(index, &self.handle, &self.cancel, |outputs| {
-                compose::write_shard(&self.generator, &shard, outputs, &self.control, split)
+                let changes = &self.changes[changes_of(&self.changes, &shard, self.run.dataset().shards)];
+                compose::write_shard(&self.generator, &shard, changes, outputs, &self.control, split)
             });
             if results.send(written.map(|entry| (index, entry))).is_err() {
                 return;

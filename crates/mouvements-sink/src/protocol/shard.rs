@@ -108,6 +108,15 @@ impl ShardOutputs<'_> {
         self.open(vec![(layout::labels(self.index, dataset), None)], false, None).map(Some)
     }
 
+    /// The shard's part of the load's change feed, when the load carries changes.
+    pub fn changes(&self) -> io::Result<Option<Output>> {
+        let dataset = &self.run.dataset;
+        if dataset.changes == 0.0 {
+            return Ok(None);
+        }
+        self.open(vec![(layout::changes(self.index, dataset), None)], false, None).map(Some)
+    }
+
     /// Whether the dataset has a Parquet layer (staging or delta).
     pub fn has_parquet(&self) -> bool {
         self.run.dataset.layers.has_parquet()

@@ -11,6 +11,7 @@ use mouvements_schema::{Mouvement, MouvementId};
 use mouvements_sink::{Dataset, Lake, Load, Manifest};
 use serde::Serialize;
 
+use crate::changes::ChangeSummary;
 use crate::problems::{ProblemGroup, Problems};
 use crate::stats::{Count, Stats};
 
@@ -116,6 +117,8 @@ pub struct Report {
     pub sample: Option<Vec<Mouvement>>,
     /// Statistics, with `--stats`.
     pub stats: Option<Stats>,
+    /// What the change feed of the appended loads does, when they carry changes.
+    pub changes: Option<ChangeSummary>,
     /// Wall time.
     pub seconds: f64,
     /// Stored megabytes (10^6) read per second.
@@ -152,6 +155,7 @@ impl Report {
             problems: groups,
             sample,
             stats,
+            changes: None,
             seconds,
             mb_per_second: bytes as f64 / 1e6 / seconds.max(1e-9),
         }
@@ -184,6 +188,16 @@ impl Report {
                     );
                 }
             }
+        }
+        if let Some(c) = &self.changes {
+            let _ = writeln!(
+                out,
+                "  changes: {} updates, {} deletes; {} movements live after them, montant changed by {}",
+                c.updates,
+                c.deletes,
+                c.live_rows,
+                mouvements_schema::Montant::from_cents(c.montant_change_cents)
+            );
         }
         for s in &self.shards {
             let _ = writeln!(
