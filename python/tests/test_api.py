@@ -50,6 +50,28 @@ def test_an_append_is_the_cli_append_byte_for_byte(tmp_path: Path, cli: str) -> 
         mouvements.generate(tmp_path / "empty", rows=1_000, shards=1, mode="append")
 
 
+def test_changes_are_the_cli_changes_byte_for_byte_and_refused_without_an_append(tmp_path: Path, cli: str) -> None:
+    first = dict(rows=20_000, shards=2, month="2025-01", layers="raw")
+    mouvements.generate(tmp_path / "api", **first)
+    mouvements.generate(tmp_path / "api", rows=20_000, shards=3, mode="append", changes=0.02)
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "2", "--month", "2025-01",
+            "--layers", "raw", "-q")
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "3", "--append",
+            "--changes", "0.02", "-q")
+    api, ours = tree(tmp_path / "api"), tree(tmp_path / "cli")
+    feed = sorted(name for name in api if name.startswith("raw/changes/"))
+    assert len(feed) == 3 and sorted(api) == sorted(ours)
+    for name in api:
+        assert api[name] == ours[name], name
+    changes = mouvements.verify(tmp_path / "api").as_dict()["changes"]
+    assert changes["updates"] + changes["deletes"] == 400
+    with pytest.raises(mouvements.ArgumentError, match="changes: an appended load carries changes"):
+        mouvements.generate(tmp_path / "other", rows=1_000, shards=1, changes=0.01)
+    with pytest.raises(mouvements.ArgumentError, match="--layers raw"):
+        mouvements.generate(tmp_path / "full", rows=1_000, shards=1)
+        mouvements.generate(tmp_path / "full", rows=1_000, shards=1, mode="append", changes=0.01)
+
+
 def test_the_summary_has_the_fields_of_generate_json(tmp_path: Path, cli: str) -> None:
     summary = mouvements.generate(tmp_path / "api", rows=1_000, shards=1)
     printed = json.loads(run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "1000", "-s", "1",

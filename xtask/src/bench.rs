@@ -352,6 +352,7 @@ pub fn run(args: &[String]) -> Result<()> {
     bench_scale(&bench, big, raw, all, &mut table)?;
     bench_labels(&bench, quick, &mut table)?;
     bench_history(&bench, &mut table)?;
+    bench_changes(&bench, &mut table)?;
     bench_generate_peer(&bench, raw, python.as_deref(), &mut table);
     let arrow_walk = target.join("release/examples/record_batches").to_string_lossy().into_owned();
     crate::bench_python::run(&bench, &Tools::install()?, &arrow_walk, &mut table)?;
@@ -579,6 +580,50 @@ fn bench_history(bench: &Bench, table: &mut Vec<Row>) -> Result<()> {
     ));
     let _ = std::fs::remove_dir_all(&history);
     let _ = std::fs::remove_dir_all(first_lake);
+    Ok(())
+}
+
+/// An append carrying 1 % changes against a plain append of the same rows, each to a raw-only
+/// lake of 3 or more loads (changes go to raw-only lakes for now), run in turn.
+fn bench_changes(bench: &Bench, table: &mut Vec<Row>) -> Result<()> {
+    let month = bench.rows;
+    let month_text = month.to_string();
+    let lakes = [bench.work.join("plain-appends"), bench.work.join("changes-appends")];
+    let texts = lakes.each_ref().map(|l| l.to_string_lossy().into_owned());
+    let append = |i: usize| {
+        let mut args = vec!["generate", "-o", &texts[i], "--append", "-n", &month_text, "-s", "5", "-q"];
+        if i == 1 {
+            args.extend(["--changes", "0.01"]);
+        }
+        measure(&bench.bin, &args)
+    };
+    for (i, lake) in lakes.iter().enumerate() {
+        bench.generate_into(lake, month, &["-s", "5", "--layers", "raw", "--month", "2025-01"])?;
+        append(i)?;
+        append(i)?;
+    }
+    let [(plain, _), (changed, _)] =
+        bench.fresh_runs(["plain-append", "changes-append"], bench.runs, |i, _| {
+            settle();
+            Ok(append(i)?.0)
+        })?;
+    table.push(row(
+        format!("generate --append, raw, to a lake of 3+ loads ({month} rows)"),
+        plain,
+        month,
+        None,
+        None,
+    ));
+    table.push(row(
+        "generate --append --changes 0.01, the same".to_owned(),
+        changed,
+        month,
+        None,
+        Some((changed.seconds / plain.seconds, "the plain append's time")),
+    ));
+    for lake in lakes {
+        let _ = std::fs::remove_dir_all(lake);
+    }
     Ok(())
 }
 
