@@ -1,25 +1,28 @@
 //! Change events of a lake's history: the corrections and cancellations an appended load
 //! delivers for movements of earlier loads, as a ledger's change feed carries them.
 //!
-//! Like the rows, the events are a pure function of the history's settings: load `n`'s events
-//! depend on the generator configs of loads `0..=n` and on the change rate of each load
-//! `1..=n`, never on shards, threads or the store. Load `n` with rate `r` carries
-//! `round(rows × r)` events, drawn one after the other from its own stream:
+//! Like the rows, the events are a pure function of the history's settings, never of shards,
+//! threads or the store, and each load's are computed alone, in time and memory that grow with
+//! its own events, not with the history: load `n` with rate `r` draws `round(rows × r)`
+//! changes.
 //!
-//! - **Which movement.** The load it was booked in is the one just before with probability
-//!   [`LAST_LOAD_SHARE`], else the one before that with the same odds, and so on for
-//!   [`BACK_STEPS`] steps; past them (0.8 % of events) any earlier load, uniformly. Inside the
-//!   load, any row. So corrections come mostly in the month or two after booking, when
-//!   monthly closing and reconciliation find them, with a thin tail further back (the shares
-//!   are ours: no public source gives them). A movement cancelled earlier, or already changed
-//!   by this load, is drawn again (at most [`ATTEMPTS`] times, then the event is skipped).
+//! - **Which movements.** The draws are shared between the [`WINDOW`] loads before it (a
+//!   year of monthly loads): the one just before takes [`LAST_LOAD_SHARE`] of what the
+//!   geometric part gives, the one before that the same share of the rest, and so on, with a
+//!   [`TAIL_SHARE`] spread evenly over the window. So corrections come mostly in the month or
+//!   two after booking, when monthly closing and reconciliation find them, with a thin tail
+//!   back to a year (the shares are ours: no public source gives them). Inside a load, the
+//!   movements drawn are the first of a keyed permutation of its rows: distinct, and whether
+//!   a later load drew a given movement is answered without listing its draws, which is what
+//!   keeps each load's events independent of the history's length.
 //! - **Which change.** A cancellation (`delete`) with probability [`DELETE_SHARE`], else a
 //!   correction (`update`) of the amount: the current amount times 0.50 to 1.50 in steps of
-//!   1 %, rounded to the cent, its sign kept, never equal to the current amount.
+//!   1 %, rounded to the cent, its sign kept, never equal to the current amount. A movement
+//!   cancelled by an earlier load is not changed again: its draw is skipped.
 //!
-//! Events are numbered by `change_seq` across the whole history, from 1.
+//! `change_seq` orders the events of the whole history: load `n`'s draws are numbered after
+//! every draw of the loads before it, so a skipped draw leaves a gap, never a reordering.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{self, Write};
 
@@ -27,18 +30,18 @@ use mouvements_schema::{GeneratorConfig, Montant, Mouvement};
 
 use crate::{Generator, MouvementCsv};
 
-/// The probability that a change aims at the load just before the one delivering it (and,
-/// failing that, at the one before, and so on).
+/// The share of a load's changes aimed at the load just before it (of the geometric part),
+/// then of the rest at the one before that, and so on.
 pub const LAST_LOAD_SHARE: f64 = 0.7;
 
-/// Loads stepped back before a change aims at any earlier load uniformly.
-pub const BACK_STEPS: u32 = 4;
+/// The share of a load's changes spread evenly over the window: the thin tail.
+pub const TAIL_SHARE: f64 = 0.05;
+
+/// How many loads back a change reaches at most.
+pub const WINDOW: usize = 12;
 
 /// The share of cancellations among the changes.
 pub const DELETE_SHARE: f64 = 0.2;
-
-/// Draws of a target before an event is skipped.
-pub const ATTEMPTS: u32 = 16;
 
 /// The change feed's CSV header.
 pub const CHANGES_HEADER: &str =
@@ -93,64 +96,156 @@ pub struct LoadSettings {
 
 /// The events of every load of `history`, in load order (the first load's is empty).
 pub fn history_changes(history: &[LoadSettings]) -> Vec<Vec<Change>> {
-    let mut generators: Vec<Option<Generator>> = history.iter().map(|_| None).collect();
-    // The live state of every movement a change touched: `None` once cancelled, else its
-    // current amount.
-    let mut touched: HashMap<u64, Option<Montant>> = HashMap::new();
-    let mut seq = 0;
-    let mut loads = Vec::with_capacity(history.len());
-    for (n, load) in history.iter().enumerate() {
-        let count = if n == 0 { 0 } else { (load.config.rows() as f64 * load.change_rate).round() as u64 };
-        let stream = mix(load.config.seed() ^ 0xC4A9_6E5B_0D1F_3A27);
-        let mut changed_now = HashSet::new();
-        let mut events = Vec::new();
-        for event in 0..count {
-            for attempt in 0..ATTEMPTS {
-                let draw = |what: u64| mix(stream ^ mix((event << 8 | u64::from(attempt)) ^ what << 56));
-                let target = aimed_load(n, draw(1));
-                let config = &history[target].config;
-                let row = draw(2) % config.rows();
-                let id = config.first_id() + row;
-                if changed_now.contains(&id) || touched.get(&id) == Some(&None) {
-                    continue;
-                }
-                let generator = generators[target].get_or_insert_with(|| Generator::new(*config));
-                let Some(mut mouvement) = generator.rows(row..row + 1).next() else { continue };
-                if let Some(Some(current)) = touched.get(&id) {
-                    mouvement.montant = *current;
-                }
-                let before = mouvement.montant;
-                let kind = if unit(draw(3)) < DELETE_SHARE { ChangeKind::Delete } else { ChangeKind::Update };
-                match kind {
-                    ChangeKind::Delete => {
-                        touched.insert(id, None);
-                    }
-                    ChangeKind::Update => {
-                        mouvement.montant = corrected(mouvement.montant, draw(4));
-                        touched.insert(id, Some(mouvement.montant));
-                    }
-                }
-                changed_now.insert(id);
-                seq += 1;
-                events.push(Change { kind, seq, row: mouvement, before });
-                break;
-            }
-        }
-        loads.push(events);
-    }
-    loads
+    (0..history.len()).map(|n| load_changes(history, n)).collect()
 }
 
-/// The load a change delivered by load `n` aims at.
-fn aimed_load(n: usize, draw: u64) -> usize {
-    let threshold = (LAST_LOAD_SHARE * 65536.0) as u64;
-    for step in 0..BACK_STEPS {
-        if (draw >> (16 * step)) & 0xFFFF < threshold {
-            return n.saturating_sub(1 + step as usize);
+/// The events load `n` of `history` delivers, in `change_seq` order; only the loads of the
+/// window before it are read.
+pub fn load_changes(history: &[LoadSettings], n: usize) -> Vec<Change> {
+    let Some(load) = history.get(n) else { return Vec::new() };
+    let mut seq: u64 = (0..n).map(|j| draws(history, j).iter().map(|(_, c)| c).sum::<u64>()).sum();
+    let mut events = Vec::new();
+    for (target, count) in draws(history, n) {
+        let config = history[target].config;
+        let generator = Generator::new(config);
+        // The draws of the loads between the target and this one, in it.
+        let earlier: Vec<(u64, Permutation, u64)> = (target + 1..n)
+            .filter_map(|j| {
+                let seed = history[j].config.seed();
+                let count = draws(history, j).into_iter().find(|(t, _)| *t == target)?.1;
+                (count > 0).then(|| (seed, Permutation::new(config.rows(), key(seed, target)), count))
+            })
+            .collect();
+        let order = Permutation::new(config.rows(), key(load.config.seed(), target));
+        for i in 0..count {
+            seq += 1;
+            let row = order.at(i);
+            let Some(mut mouvement) = generator.rows(row..row + 1).next() else { continue };
+            // The movement as the loads between its own and this one left it.
+            let mut live = true;
+            for (seed, drawn, count) in &earlier {
+                if drawn.index_of(row) < *count {
+                    match change(*seed, target, row, mouvement.montant) {
+                        (ChangeKind::Delete, _) => live = false,
+                        (ChangeKind::Update, corrected) => mouvement.montant = corrected,
+                    }
+                    if !live {
+                        break;
+                    }
+                }
+            }
+            if !live {
+                continue;
+            }
+            let before = mouvement.montant;
+            let (kind, montant) = change(load.config.seed(), target, row, before);
+            mouvement.montant = montant;
+            events.push(Change { kind, seq, row: mouvement, before });
         }
     }
-    // Past the steps: any earlier load. The draw's bits are spent; a fresh mix of it picks.
-    (mix(draw) % n as u64) as usize
+    events
+}
+
+/// The loads load `n`'s changes aim at, nearest first, and how many each takes.
+fn draws(history: &[LoadSettings], n: usize) -> Vec<(usize, u64)> {
+    let Some(load) = history.get(n).filter(|_| n > 0) else { return Vec::new() };
+    let total = (load.config.rows() as f64 * load.change_rate).round() as u64;
+    let reach = n.min(WINDOW);
+    // Shares of the loads 1..=reach back: geometric, the last step taking what is left, plus
+    // the even tail.
+    let mut shares = Vec::with_capacity(reach);
+    let mut left = 1.0;
+    for back in 1..=reach {
+        let geometric = if back == reach { left } else { left * LAST_LOAD_SHARE };
+        left -= geometric;
+        shares.push((1.0 - TAIL_SHARE) * geometric + TAIL_SHARE / reach as f64);
+    }
+    let mut taken = 0u64;
+    let mut cumulative = 0.0;
+    let mut out = Vec::with_capacity(reach);
+    for (i, share) in shares.iter().enumerate() {
+        cumulative += share;
+        let upto = if i + 1 == reach { total } else { ((total as f64) * cumulative).round() as u64 };
+        let target = n - 1 - i;
+        let count = (upto - taken).min(history[target].config.rows());
+        taken = upto;
+        out.push((target, count));
+    }
+    out
+}
+
+/// What the load of `seed` does to row `row` of load `target`, of amount `current`.
+fn change(seed: u64, target: usize, row: u64, current: Montant) -> (ChangeKind, Montant) {
+    let draw = mix(key(seed, target) ^ mix(row ^ 0x5DEE_CE66_D1CE_4E5B));
+    if unit(draw) < DELETE_SHARE {
+        (ChangeKind::Delete, current)
+    } else {
+        (ChangeKind::Update, corrected(current, mix(draw)))
+    }
+}
+
+/// The key of the draws a load (its seed) makes in load `target`.
+fn key(seed: u64, target: usize) -> u64 {
+    mix(seed ^ 0xC4A9_6E5B_0D1F_3A27 ^ mix(target as u64))
+}
+
+/// A keyed bijection of `0..size`: a balanced Feistel network over the smallest even number of
+/// bits that holds `size`, walked until the value falls inside (at most four steps expected).
+struct Permutation {
+    size: u64,
+    half: u32,
+    key: u64,
+}
+
+impl Permutation {
+    const ROUNDS: u64 = 4;
+
+    fn new(size: u64, key: u64) -> Self {
+        let bits = (64 - size.saturating_sub(1).leading_zeros()).max(2);
+        Self { size, half: bits.div_ceil(2), key }
+    }
+
+    fn mask(&self) -> u64 {
+        (1u64 << self.half) - 1
+    }
+
+    fn round(&self, round: u64, half: u64) -> u64 {
+        mix(self.key ^ mix(round << 58 ^ half)) & self.mask()
+    }
+
+    fn forward(&self, x: u64) -> u64 {
+        let (mut left, mut right) = (x >> self.half, x & self.mask());
+        for round in 0..Self::ROUNDS {
+            (left, right) = (right, left ^ self.round(round, right));
+        }
+        left << self.half | right
+    }
+
+    fn backward(&self, y: u64) -> u64 {
+        let (mut left, mut right) = (y >> self.half, y & self.mask());
+        for round in (0..Self::ROUNDS).rev() {
+            (left, right) = (right ^ self.round(round, left), left);
+        }
+        left << self.half | right
+    }
+
+    /// The `i`-th value.
+    fn at(&self, i: u64) -> u64 {
+        let mut x = self.forward(i);
+        while x >= self.size {
+            x = self.forward(x);
+        }
+        x
+    }
+
+    /// Where `value` comes in the order: the inverse of [`Permutation::at`].
+    fn index_of(&self, value: u64) -> u64 {
+        let mut x = self.backward(value);
+        while x >= self.size {
+            x = self.backward(x);
+        }
+        x
+    }
 }
 
 /// The corrected amount: `montant` times 0.50 to 1.50 (in steps of 1 %), rounded to the
@@ -183,6 +278,8 @@ const fn mix(mut z: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+
     use mouvements_schema::Period;
 
     use super::*;
@@ -191,7 +288,7 @@ mod tests {
         let mut first_id = 1;
         (0..loads)
             .map(|n| {
-                let period = Period::month(2025, 1 + n).unwrap();
+                let period = Period::month(2025 + n as i32 / 12, 1 + n % 12).unwrap();
                 let config = GeneratorConfig::new(42 + u64::from(n), rows, period, first_id, 0.001).unwrap();
                 first_id += rows;
                 LoadSettings { config, change_rate: if n == 0 { 0.0 } else { rate } }
@@ -200,8 +297,18 @@ mod tests {
     }
 
     #[test]
-    fn events_aim_at_live_movements_of_earlier_loads_mostly_the_last() {
-        let history = history(6, 20_000, 0.02);
+    fn the_permutation_is_a_bijection_and_its_inverse() {
+        for size in [1, 2, 3, 10, 1000, 4097] {
+            let p = Permutation::new(size, 7);
+            let values: HashSet<u64> = (0..size).map(|i| p.at(i)).collect();
+            assert_eq!(values.len() as u64, size);
+            assert!(values.iter().all(|v| *v < size && p.at(p.index_of(*v)) == *v));
+        }
+    }
+
+    #[test]
+    fn events_aim_at_live_movements_of_the_loads_before_mostly_the_last() {
+        let history = history(16, 5_000, 0.04);
         let loads = history_changes(&history);
         assert!(loads[0].is_empty());
         let mut cancelled = HashSet::new();
@@ -209,14 +316,17 @@ mod tests {
         let mut seq = 0;
         let (mut last, mut all) = (0, 0);
         for (n, events) in loads.iter().enumerate().skip(1) {
-            assert!(events.len() >= 390 && events.len() <= 400, "load {n}: {} events", events.len());
-            let first_of_load = history[n].config.first_id();
+            assert!(events.len() >= 170 && events.len() <= 200, "load {n}: {} events", events.len());
+            let window_start = history[n.saturating_sub(WINDOW)].config.first_id();
             let mut now = HashSet::new();
             for change in events {
-                seq += 1;
-                assert_eq!(change.seq, seq, "numbered across the history");
+                assert!(change.seq > seq, "change_seq increases across the history");
+                seq = change.seq;
                 let id = change.row.id_mouvement.0;
-                assert!(id < first_of_load, "an earlier load's movement");
+                assert!(
+                    (window_start..history[n].config.first_id()).contains(&id),
+                    "a movement of the window"
+                );
                 assert!(now.insert(id), "one change per movement per load");
                 assert!(!cancelled.contains(&id), "never a cancelled movement");
                 assert_eq!(change.row.check_consistency(), Ok(()));
@@ -238,12 +348,14 @@ mod tests {
                         current.insert(id, change.row.montant);
                     }
                 }
-                last += u32::from(target == n - 1);
-                all += 1;
+                if n > 1 {
+                    last += u32::from(target == n - 1);
+                    all += 1;
+                }
             }
         }
         let share = f64::from(last) / f64::from(all);
-        assert!((0.70..0.80).contains(&share), "{share} of the changes aim at the load before");
+        assert!((0.64..0.72).contains(&share), "{share} of the changes aim at the load before");
     }
 
     #[test]
@@ -254,6 +366,7 @@ mod tests {
         let mut other = long.clone();
         other[4].change_rate = 0.0;
         assert_eq!(history_changes(&other)[..4], events[..4]);
+        assert_eq!(load_changes(&long, 4), events[4]);
         let mut line = Vec::new();
         events[1][0].write_csv(&mut line).unwrap();
         let line = String::from_utf8(line).unwrap();

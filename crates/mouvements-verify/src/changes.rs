@@ -5,7 +5,7 @@
 //! update changes the amount alone and that a delete carries the row as it was. A hand-edited
 //! line, a dropped or an added event each fail it, with the line named.
 
-use mouvements_generator::changes::{CHANGES_HEADER, Change, ChangeKind, LoadSettings, history_changes};
+use mouvements_generator::changes::{CHANGES_HEADER, Change, ChangeKind, LoadSettings, load_changes};
 use mouvements_sink::{Lake, Manifest, Receipt, SinkError, Survey, crc32c_hex, layout};
 use serde::Serialize;
 
@@ -42,11 +42,14 @@ pub async fn check(
         .iter()
         .map(|l| LoadSettings { config: l.dataset.generator, change_rate: l.dataset.changes })
         .collect();
-    let history = tokio::task::spawn_blocking(move || history_changes(&settings))
-        .await
-        .map_err(|e| SinkError::Write { url: lake.url().to_string(), source: std::io::Error::other(e) })?;
+    let settings = std::sync::Arc::new(settings);
     let mut summary = ChangeSummary { live_rows: manifest.rows, ..ChangeSummary::default() };
-    for (load, events) in manifest.loads.iter().zip(&history) {
+    for (n, load) in manifest.loads.iter().enumerate() {
+        let of_load = std::sync::Arc::clone(&settings);
+        let events = tokio::task::spawn_blocking(move || load_changes(&of_load, n)).await.map_err(|e| {
+            SinkError::Write { url: lake.url().to_string(), source: std::io::Error::other(e) }
+        })?;
+        let events = &events;
         for change in events {
             match change.kind {
                 ChangeKind::Update => {

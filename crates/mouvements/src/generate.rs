@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use mouvements_generator::changes::{Change, LoadSettings, history_changes};
+use mouvements_generator::changes::{self, Change, LoadSettings};
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_schema::MAX_CSV_ROW_BYTES;
 use mouvements_sink::{CommitOutcome, Dataset, Faults, Lake, Run, RunRequest, ShardEntry, SinkError, layout};
@@ -88,7 +88,7 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
     // The generator's tables take 20 ms of one core to compile, and a load's changes are
     // drawn from the history before it: done while the lake is prepared.
     let compiling =
-        std::thread::spawn(move || (Generator::new(dataset.generator), load_changes(&history, &dataset)));
+        std::thread::spawn(move || (Generator::new(dataset.generator), changes_of_load(&history, &dataset)));
     let plans = mouvements_generator::plan::shards(dataset.generator.rows(), dataset.shards);
     let owned: Vec<u32> = plans.iter().map(|s| s.index).filter(|s| options.task.owns(*s)).collect();
     let request = RunRequest {
@@ -204,9 +204,9 @@ async fn resolve_dataset(
     }
 }
 
-/// The change events `dataset` delivers, drawn from the loads before it (none for a load
-/// without changes).
-fn load_changes(history: &[Dataset], dataset: &Dataset) -> Vec<Change> {
+/// The change events `dataset` delivers, drawn from the loads of the window before it (none
+/// for a load without changes).
+fn changes_of_load(history: &[Dataset], dataset: &Dataset) -> Vec<Change> {
     if dataset.changes == 0.0 {
         return Vec::new();
     }
@@ -215,7 +215,7 @@ fn load_changes(history: &[Dataset], dataset: &Dataset) -> Vec<Change> {
         .chain(std::iter::once(dataset))
         .map(|d| LoadSettings { config: d.generator, change_rate: d.changes })
         .collect();
-    history_changes(&settings).pop().unwrap_or_default()
+    changes::load_changes(&settings, history.len())
 }
 
 /// Writes the shards on `threads` worker threads of their own, each taking the next shard
