@@ -216,11 +216,27 @@ FROM main.finance.mouvements GROUP BY month ORDER BY month;     -- each month as
 "#
         ));
     } else {
-        text.push_str(
-            "```
+        let changes = py(&url.join(layout::CHANGES));
+        text.push_str(&format!(
+            r#"# With `generate --append --changes RATE`: the corrections and cancellations, each file read once.
+changes = (spark.readStream.format("cloudFiles")
+           .option("cloudFiles.format", "csv").option("header", "true")
+           .schema("change_type STRING, change_seq BIGINT, id_mouvement STRING, date_op DATE, produit STRING, "
+                   "type_op STRING, montant DECIMAL(18,2), agence_id STRING, pays STRING")
+           .load({changes}))
+```
+```sql
+-- The book as a correct MERGE of raw/ leaves it (`book`: the raw shards; `changes`: the feed above, as a table).
+MERGE INTO book USING (
+  SELECT * FROM changes QUALIFY row_number() OVER (PARTITION BY id_mouvement ORDER BY change_seq DESC) = 1
+) AS c ON book.id_mouvement = c.id_mouvement
+WHEN MATCHED AND c.change_type = 'delete' THEN DELETE
+WHEN MATCHED THEN UPDATE SET montant = c.montant;
+-- `mouvements-gen verify` prints the rows and the montant change that MERGE must give.
+```
 
-",
-        );
+"#
+        ));
     }
     text
 }
@@ -318,6 +334,8 @@ mod tests {
         assert!(guide.contains(
             r#"spark.sql("CREATE TABLE IF NOT EXISTS mouvements USING DELTA LOCATION 's3://b/p/delta/mouvements'")"#
         ));
+        assert!(guide.contains(r#".load("s3://b/p/raw/changes"))"#), "the change feed's stream");
+        assert!(guide.contains("WHEN MATCHED AND c.change_type = 'delete' THEN DELETE"));
     }
 
     #[test]
