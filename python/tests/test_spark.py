@@ -98,6 +98,34 @@ def test_spark_reads_every_load_of_a_history_on_the_raw_glob_and_staging(spark, 
     assert staging.selectExpr(*DIGEST).collect() == raw.selectExpr(*DIGEST).collect()
 
 
+def test_spark_reads_the_change_feed_beside_the_raw_glob_and_merges_it_to_verifys_answer(
+    spark, cli: str, tmp_path: Path
+) -> None:
+    run_cli(cli, "generate", "-o", str(tmp_path), "-n", "3000", "-s", "2", "--month", "2025-01", "--layers", "raw", "-q")
+    for rows in ("2000", "1000"):
+        run_cli(cli, "generate", "-o", str(tmp_path), "-n", rows, "-s", "2", "--append", "--changes", "0.05", "-q")
+    raw = raw_csv(spark, tmp_path)
+    assert raw.count() == 6000, "the raw glob reads the loads' shards, not the feed"
+    feed = (spark.read.option("header", "true")
+            .schema("change_type STRING, change_seq BIGINT, id_mouvement STRING, date_op DATE, produit STRING, "
+                    "type_op STRING, montant DECIMAL(18,2), agence_id STRING, pays STRING")
+            .csv(str(tmp_path / "raw" / "changes" / "*.csv")))
+    feed.createOrReplaceTempView("feed")
+    raw.createOrReplaceTempView("book")
+    live = spark.sql("""
+        WITH ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY id_mouvement ORDER BY change_seq DESC) AS newest FROM feed
+        ), last AS (SELECT * FROM ranked WHERE newest = 1)
+        SELECT count(*) AS n, sum(coalesce(last.montant, book.montant)) AS total
+        FROM book LEFT JOIN last ON book.id_mouvement = last.id_mouvement
+        WHERE last.change_type IS NULL OR last.change_type = 'update'
+    """).collect()[0]
+    delivered = raw.selectExpr("sum(montant)").collect()[0][0]
+    expected = mouvements.verify(tmp_path).as_dict()["changes"]
+    assert live["n"] == expected["live_rows"] and expected["deletes"] > 0
+    assert (live["total"] - delivered) * 100 == expected["montant_change_cents"]
+
+
 def test_the_schema_has_sparks_types_and_no_nulls(spark) -> None:
     fields = {f.name: (f.dataType.simpleString(), f.nullable) for f in source(spark).schema.fields}
     assert fields == {
