@@ -377,6 +377,30 @@ fn appended_changes_are_one_feed_whatever_the_shards_verified_and_refused_where_
     std::fs::write(&file, &text).unwrap();
     assert_eq!(verify_json(&lake).0, Some(0));
 
+    // A second change file a hand-edited manifest lists for a shard (Auto Loader would read
+    // it) is refused, and the manifest is version 4: a build that reads 3 does not drop the rates.
+    let manifest_path = lake.join("raw/_manifest.json");
+    let original = std::fs::read(&manifest_path).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    assert_eq!(manifest["manifest_version"], 4);
+    let files = manifest["loads"][2]["shards"][1]["files"].as_array_mut().unwrap();
+    let mut twin =
+        files.iter().find(|f| f["path"].as_str().unwrap().starts_with("raw/changes/")).unwrap().clone();
+    twin["path"] = "raw/changes/changes-load00002-00001-of-00003-bis.csv".into();
+    let size = twin["bytes"].as_u64().unwrap();
+    files.push(twin);
+    let grown = |total: &serde_json::Value| serde_json::Value::from(total.as_u64().unwrap() + size);
+    manifest["loads"][2]["bytes"] = grown(&manifest["loads"][2]["bytes"]);
+    manifest["bytes"] = grown(&manifest["bytes"]);
+    std::fs::copy(&file, lake.join("raw/changes/changes-load00002-00001-of-00003-bis.csv")).unwrap();
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let (code, report) = verify_json(&lake);
+    assert_eq!(code, Some(1));
+    assert!(rules(&report).contains(&"changes.unexpected".to_owned()), "{report:#}");
+    std::fs::write(&manifest_path, &original).unwrap();
+    std::fs::remove_file(lake.join("raw/changes/changes-load00002-00001-of-00003-bis.csv")).unwrap();
+    assert_eq!(verify_json(&lake).0, Some(0));
+
     // Where changes cannot go: refused before anything is written, naming the fix.
     let (_c, full) = scratch();
     ok(&full, &FIRST, &[]);

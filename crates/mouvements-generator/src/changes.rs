@@ -4,7 +4,7 @@
 //! Like the rows, the events are a pure function of the history's settings, never of shards,
 //! threads or the store, and each load's are computed alone, in time and memory that grow with
 //! its own events, not with the history: load `n` with rate `r` draws `round(rows × r)`
-//! changes.
+//! changes (fewer when a load of the window has fewer rows than its share).
 //!
 //! - **Which movements.** The draws are shared between the [`WINDOW`] loads before it (a
 //!   year of monthly loads): the one just before takes [`LAST_LOAD_SHARE`] of what the
@@ -99,10 +99,11 @@ pub fn history_changes(history: &[LoadSettings]) -> Vec<Vec<Change>> {
     (0..history.len()).map(|n| load_changes(history, n)).collect()
 }
 
-/// The events load `n` of `history` delivers, in `change_seq` order; only the loads of the
-/// window before it are read.
+/// The events load `n` of `history` delivers, in `change_seq` order: the rows of the loads of
+/// the window before it are read, and of the loads before that only their sizes and rates
+/// (to number the events after theirs).
 pub fn load_changes(history: &[LoadSettings], n: usize) -> Vec<Change> {
-    let Some(load) = history.get(n) else { return Vec::new() };
+    let Some(load) = history.get(n).filter(|l| l.change_rate > 0.0) else { return Vec::new() };
     let mut seq: u64 = (0..n).map(|j| draws(history, j).iter().map(|(_, c)| c).sum::<u64>()).sum();
     let mut events = Vec::new();
     for (target, count) in draws(history, n) {

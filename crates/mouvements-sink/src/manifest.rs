@@ -11,7 +11,7 @@ use crate::{Dataset, Layer, MAX_SHARDS};
 pub struct FileEntry {
     /// Path relative to the lake base, e.g. `raw/mouvements-00000-of-00005.csv`.
     pub path: String,
-    /// The layer it belongs to; `None` for the anomaly labels.
+    /// The layer it belongs to; `None` for the anomaly labels and the change feed.
     pub layer: Option<Layer>,
     /// The partition folder (`pays=FR/produit=santé`) of a Parquet file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,9 +81,11 @@ pub struct Claim {
     pub dataset: Dataset,
 }
 
-/// Version of the manifest layout: 3 lists the loads of the lake's history. Version 2 (one
-/// dataset, written before appends existed) is read as a history of one load.
-pub const MANIFEST_VERSION: u32 = 3;
+/// Version of the manifest layout: 3 lists the loads of the lake's history, 4 may give a load
+/// a change rate (a build that reads 3 would drop it, and append a history whose change feed
+/// no longer follows). Version 3 is read as it is; version 2 (one dataset, written before
+/// appends existed) as a history of one load.
+pub const MANIFEST_VERSION: u32 = 4;
 
 /// One load of the lake's history: what a run committed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -191,7 +193,7 @@ impl Manifest {
         self
     }
 
-    /// Parses a manifest (version 2 or 3) and checks its arithmetic and history.
+    /// Parses a manifest (version 2 to 4) and checks its arithmetic and history.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         #[derive(serde::Deserialize)]
         struct Version {
@@ -217,10 +219,13 @@ impl Manifest {
                     loads: vec![load],
                 }
             }
-            MANIFEST_VERSION => serde_json::from_slice(bytes).map_err(|e| e.to_string())?,
+            3 | MANIFEST_VERSION => {
+                let read: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                Manifest { manifest_version: MANIFEST_VERSION, ..read }
+            }
             other => {
                 return Err(format!(
-                    "manifest version {other}, this build reads versions 2 and {MANIFEST_VERSION}"
+                    "manifest version {other}, this build reads versions 2 to {MANIFEST_VERSION}"
                 ));
             }
         };

@@ -237,9 +237,10 @@ fn is_leftover(name: &str) -> bool {
 }
 
 /// Every file under the folder `prefix` of a local lake, named relative to `root`: objects,
-/// and leftover uploads marked as such. Symbolic links are followed (a broken one is skipped,
-/// as object_store does), entries removed while the walk runs are skipped, and names that are
-/// not UTF-8 are no object of this lake.
+/// and leftover uploads marked as such. A symbolic link to a file is followed (a broken one
+/// is skipped, as object_store does); one to a folder is not walked (no loop can hold the
+/// walk); entries removed while the walk runs are skipped, and names that are not UTF-8 are
+/// no object of this lake.
 fn list_local(root: &std::path::Path, prefix: &str) -> std::io::Result<Vec<Listed>> {
     let mut listed = Vec::new();
     let mut folders = vec![root.join(prefix)];
@@ -266,9 +267,9 @@ fn list_local(root: &std::path::Path, prefix: &str) -> std::io::Result<Vec<Liste
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            if meta.is_dir() {
-                folders.push(path);
-            } else if let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str()) {
+            if !meta.is_dir()
+                && let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str())
+            {
                 listed.push(Listed { name: name.to_owned(), size: meta.len(), leftover: is_leftover(name) });
             }
         }

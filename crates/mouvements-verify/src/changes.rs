@@ -6,7 +6,7 @@
 //! line, a dropped or an added event each fail it, with the line named.
 
 use mouvements_generator::changes::{CHANGES_HEADER, Change, ChangeKind, LoadSettings, load_changes};
-use mouvements_sink::{Lake, Manifest, Receipt, SinkError, Survey, crc32c_hex, layout};
+use mouvements_sink::{FileEntry, Lake, Manifest, Receipt, SinkError, Survey, crc32c_hex, layout};
 use serde::Serialize;
 
 use crate::problems::{Problem, Problems};
@@ -65,7 +65,18 @@ pub async fn check(
         }
         let cut = mouvements_generator::plan::shards(events.len() as u64, load.dataset.shards);
         for entry in &load.shards {
-            let file = entry.files.iter().find(|f| f.path.starts_with(&folder));
+            let name = layout::changes(entry.index, &load.dataset);
+            for other in entry.files.iter().filter(|f| f.path.starts_with(&folder) && f.path != name) {
+                problems.add_set(
+                    "changes.unexpected",
+                    &other.path,
+                    format!(
+                        "shard {} of load {} has one change file, {name}",
+                        entry.index, load.dataset.load
+                    ),
+                );
+            }
+            let file = entry.files.iter().find(|f| f.path == name);
             let expected = cut
                 .get(entry.index as usize)
                 .map_or(&[][..], |plan| &events[plan.rows.start as usize..plan.rows.end as usize]);
@@ -73,7 +84,7 @@ pub async fn check(
                 if load.dataset.changes > 0.0 {
                     problems.add_set(
                         "changes.unlisted",
-                        &layout::changes(entry.index, &load.dataset),
+                        &name,
                         format!(
                             "the manifest lists no change file for shard {} of load {}",
                             entry.index, load.dataset.load
@@ -91,39 +102,45 @@ pub async fn check(
                 continue;
             }
             if !survey.objects.contains_key(&file.path) {
-                continue; // reported as missing with the other files
+                continue; // reported as missing with the other files (set.changes_missing)
             }
-            let Some(stored) = lake.objects().get(&file.path).await? else { continue };
-            let mut receipt = Receipt::default();
-            receipt.add(&stored);
-            let crc = crc32c_hex(receipt.crc32c);
-            if stored.len() as u64 != file.bytes || crc != file.crc32c {
-                problems.add_set(
-                    "changes.checksum",
-                    &file.path,
-                    format!(
-                        "{} bytes, CRC32C {crc}; the manifest says {} bytes, {}",
-                        stored.len(),
-                        file.bytes,
-                        file.crc32c
-                    ),
-                );
+            if let Some(stored) = lake.objects().get(&file.path).await? {
+                check_stored(file, &stored, expected, problems);
             }
-            if file.rows != expected.len() as u64 {
-                problems.add_set(
-                    "changes.rows",
-                    &file.path,
-                    format!(
-                        "the manifest says {} events, the history gives this shard {}",
-                        file.rows,
-                        expected.len()
-                    ),
-                );
-            }
-            compare(&file.path, &stored, expected, problems);
         }
     }
     Ok(Some(summary))
+}
+
+/// One stored change file against the manifest and the events the history gives its shard.
+fn check_stored(file: &FileEntry, stored: &[u8], expected: &[Change], problems: &mut Problems) {
+    let mut receipt = Receipt::default();
+    receipt.add(stored);
+    let crc = crc32c_hex(receipt.crc32c);
+    if stored.len() as u64 != file.bytes || crc != file.crc32c {
+        problems.add_set(
+            "changes.checksum",
+            &file.path,
+            format!(
+                "{} bytes, CRC32C {crc}; the manifest says {} bytes, {}",
+                stored.len(),
+                file.bytes,
+                file.crc32c
+            ),
+        );
+    }
+    if file.rows != expected.len() as u64 {
+        problems.add_set(
+            "changes.rows",
+            &file.path,
+            format!(
+                "the manifest says {} events, the history gives this shard {}",
+                file.rows,
+                expected.len()
+            ),
+        );
+    }
+    compare(&file.path, stored, expected, problems);
 }
 
 /// The file's lines against the events' lines: the first difference is the problem.

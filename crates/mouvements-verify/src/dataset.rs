@@ -10,9 +10,10 @@ use mouvements_sink::{Layer, Manifest, Survey, layout};
 use crate::problems::Problems;
 
 /// The rule broken by a missing file, by what the file is.
-fn missing_rule(layer: Option<Layer>) -> &'static str {
+fn missing_rule(path: &str, layer: Option<Layer>) -> &'static str {
     match layer {
         Some(Layer::Raw) => "set.shard_missing",
+        None if path.starts_with(&format!("{}/", layout::CHANGES)) => "set.changes_missing",
         None => "set.labels_missing",
         Some(Layer::Staging | Layer::Delta) => "set.file_missing",
     }
@@ -34,7 +35,7 @@ pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>
         listed.insert(file.path.as_str());
         match survey.objects.get(&file.path) {
             None => problems.add_set(
-                missing_rule(file.layer),
+                missing_rule(&file.path, file.layer),
                 &file.path,
                 "listed in the manifest, absent from the lake".into(),
             ),

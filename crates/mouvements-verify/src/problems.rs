@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// Every rule the verifier checks, by id, with what it checks: the report lists them all,
 /// with a count for each.
-pub const RULES: [(&str, &str); 49] = [
+pub const RULES: [(&str, &str); 58] = [
     ("line.field_count", "seven comma-separated fields"),
     ("line.too_long", "a line fits the longest valid row"),
     ("line.crlf", "lines end with \\n, not \\r\\n"),
@@ -40,6 +40,7 @@ pub const RULES: [(&str, &str); 49] = [
     ("set.shard_missing", "every shard the manifest lists exists"),
     ("set.file_missing", "every file the manifest lists exists"),
     ("set.labels_missing", "the labels the manifest lists exist"),
+    ("set.changes_missing", "the change files the manifest lists exist"),
     ("set.stray", "no file a reader would pick up is outside the manifest"),
     ("file.size", "each layer file has the size the manifest says"),
     ("file.checksum", "each layer file has the CRC32C the manifest says"),
@@ -58,6 +59,14 @@ pub const RULES: [(&str, &str); 49] = [
     ("labels.rows", "the labels name rows that exist and carry their amounts"),
     ("labels.checksum", "the labels have the CRC32C the manifest says"),
     ("labels.read_error", "the labels can be read back"),
+    ("delta.checkpoint", "the checkpoints hold the table the log gives at their version"),
+    ("history.unfinished", "no load is left half-written"),
+    ("history.delta_version", "each load's Delta version adds exactly its files"),
+    ("changes.differs", "each change file holds the events the history gives its shard"),
+    ("changes.checksum", "each change file has the size and CRC32C the manifest says"),
+    ("changes.rows", "each change file holds as many events as the manifest says"),
+    ("changes.unlisted", "every shard of a load with changes lists its change file"),
+    ("changes.unexpected", "no change file where the load carries none, one a shard"),
 ];
 
 /// Examples kept per rule.
@@ -160,7 +169,9 @@ mod tests {
 
     /// The sources that name rules: every rule id they use is in the catalogue, and every
     /// catalogued rule is used.
-    const SOURCES: [&str; 8] = [
+    const SOURCES: [&str; 10] = [
+        include_str!("changes.rs"),
+        include_str!("history.rs"),
         include_str!("dataset.rs"),
         include_str!("labels.rs"),
         include_str!("layers.rs"),
@@ -199,6 +210,8 @@ mod tests {
             "layer",
             "delta",
             "labels",
+            "history",
+            "changes",
         ];
         let used: Vec<&str> =
             used.into_iter().filter(|id| families.contains(&id.split('.').next().unwrap_or(""))).collect();
