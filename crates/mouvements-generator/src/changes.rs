@@ -85,6 +85,23 @@ impl Change {
     }
 }
 
+/// Shard `index` of `shards`' part of a load's events: the events cut like rows
+/// ([`crate::plan::shards`]), in order.
+pub fn shard_changes(changes: &[Change], index: u32, shards: u32) -> &[Change] {
+    crate::plan::shards(changes.len() as u64, shards)
+        .get(index as usize)
+        .map_or(&[][..], |plan| &changes[plan.rows.start as usize..plan.rows.end as usize])
+}
+
+/// Writes a change file: the header, then each event's line.
+pub fn write_changes_csv<W: Write>(changes: &[Change], mut out: W) -> io::Result<()> {
+    out.write_all(CHANGES_HEADER.as_bytes())?;
+    for change in changes {
+        change.write_csv(&mut out)?;
+    }
+    out.flush()
+}
+
 /// One load of a history, as its events depend on it.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadSettings {

@@ -5,7 +5,9 @@
 //! update changes the amount alone and that a delete carries the row as it was. A hand-edited
 //! line, a dropped or an added event each fail it, with the line named.
 
-use mouvements_generator::changes::{CHANGES_HEADER, Change, ChangeKind, LoadSettings, load_changes};
+use mouvements_generator::changes::{
+    CHANGES_HEADER, Change, ChangeKind, LoadSettings, load_changes, shard_changes, write_changes_csv,
+};
 use mouvements_sink::{FileEntry, Lake, Manifest, Receipt, SinkError, Survey, crc32c_hex, layout};
 use serde::Serialize;
 
@@ -63,7 +65,6 @@ pub async fn check(
                 }
             }
         }
-        let cut = mouvements_generator::plan::shards(events.len() as u64, load.dataset.shards);
         for entry in &load.shards {
             let name = layout::changes(entry.index, &load.dataset);
             for other in entry.files.iter().filter(|f| f.path.starts_with(&folder) && f.path != name) {
@@ -77,9 +78,7 @@ pub async fn check(
                 );
             }
             let file = entry.files.iter().find(|f| f.path == name);
-            let expected = cut
-                .get(entry.index as usize)
-                .map_or(&[][..], |plan| &events[plan.rows.start as usize..plan.rows.end as usize]);
+            let expected = shard_changes(events, entry.index, load.dataset.shards);
             let Some(file) = file else {
                 if load.dataset.changes > 0.0 {
                     problems.add_set(
@@ -146,10 +145,7 @@ fn check_stored(file: &FileEntry, stored: &[u8], expected: &[Change], problems: 
 /// The file's lines against the events' lines: the first difference is the problem.
 fn compare(name: &str, stored: &[u8], expected: &[Change], problems: &mut Problems) {
     let mut want = Vec::with_capacity(CHANGES_HEADER.len() + expected.len() * 80);
-    want.extend_from_slice(CHANGES_HEADER.as_bytes());
-    for change in expected {
-        change.write_csv(&mut want).expect("writing to memory does not fail");
-    }
+    write_changes_csv(expected, &mut want).expect("writing to memory does not fail");
     if stored == want.as_slice() {
         return;
     }

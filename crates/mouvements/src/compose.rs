@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use mouvements_generator::changes::{CHANGES_HEADER, Change};
+use mouvements_generator::changes::{Change, write_changes_csv};
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_lakehouse::{Partition, PartitionedWriter};
 use mouvements_schema::{Mouvement, MouvementId, Produit};
@@ -46,13 +46,7 @@ pub fn write_shard(
         files: Vec::new(),
     };
     if let Some(mut feed) = outputs.changes()? {
-        let mut out = io::BufWriter::new(&mut feed);
-        out.write_all(CHANGES_HEADER.as_bytes())?;
-        for change in changes {
-            change.write_csv(&mut out)?;
-        }
-        out.flush()?;
-        drop(out);
+        write_changes_csv(changes, io::BufWriter::new(&mut feed))?;
         produced.files.extend(feed.finish(changes.len() as u64, None)?);
     }
     if let Some(mut labels) = outputs.labels()? {

@@ -207,9 +207,6 @@ async fn resolve_dataset(
 /// The change events `dataset` delivers, drawn from the loads of the window before it (none
 /// for a load without changes).
 fn changes_of_load(history: &[Dataset], dataset: &Dataset) -> Vec<Change> {
-    if dataset.changes == 0.0 {
-        return Vec::new();
-    }
     let settings: Vec<LoadSettings> = history
         .iter()
         .chain(std::iter::once(dataset))
@@ -305,13 +302,6 @@ async fn write_shards(
     }
 }
 
-/// The range of a load's change events shard `shard` of `shards` writes: the events cut
-/// like rows, in order.
-fn changes_of(changes: &[Change], shard: &ShardPlan, shards: u32) -> std::ops::Range<usize> {
-    let cut = mouvements_generator::plan::shards(changes.len() as u64, shards);
-    cut.get(shard.index as usize).map_or(0..0, |plan| plan.rows.start as usize..plan.rows.end as usize)
-}
-
 /// A worker thread: takes shards from the queue until it is empty or the run is stopped (a
 /// shard failed, or Ctrl-C: the shard in progress aborts its uploads).
 struct ShardWorker {
@@ -346,7 +336,7 @@ impl ShardWorker {
             let index = shard.index;
             let split = self.split_layers && last;
             let written = self.run.write_shard(index, &self.handle, &self.cancel, |outputs| {
-                let changes = &self.changes[changes_of(&self.changes, &shard, self.run.dataset().shards)];
+                let changes = changes::shard_changes(&self.changes, shard.index, self.run.dataset().shards);
                 compose::write_shard(&self.generator, &shard, changes, outputs, &self.control, split)
             });
             if results.send(written.map(|entry| (index, entry))).is_err() {
