@@ -401,27 +401,87 @@ fn appended_changes_are_one_feed_whatever_the_shards_verified_and_refused_where_
     std::fs::remove_file(lake.join("raw/changes/changes-load00002-00001-of-00003-bis.csv")).unwrap();
     assert_eq!(verify_json(&lake).0, Some(0));
 
-    // Where changes cannot go: refused before anything is written, naming the fix.
-    let (_c, full) = scratch();
-    ok(&full, &FIRST, &[]);
-    let before = tree(&full);
-    let refused = run(&full, &APPEND, &["--changes", "0.01"], None);
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--layers raw"), "{refused:?}");
-    assert_eq!(tree(&full), before);
-    let refused = run(&full, &FIRST, &["--changes", "0.01", "--overwrite"], None);
+    // Where changes cannot go: refused before anything is written.
+    let before = tree(&lake);
+    let refused = run(&lake, &FIRST_RAW, &["--changes", "0.01", "--overwrite"], None);
     assert_eq!(refused.status.code(), Some(2), "a first load has nothing to change");
+    assert_eq!(tree(&lake), before);
+}
+
+/// The Delta log entry of `version`.
+fn delta_commit(lake: &Path, version: u64) -> String {
+    std::fs::read_to_string(lake.join(format!("delta/mouvements/_delta_log/{version:020}.json"))).unwrap()
+}
+
+#[test]
+fn the_delta_table_merges_the_changes_rewriting_only_touched_files_with_its_change_data_feed() {
+    let (_a, lake) = scratch();
+    ok(&lake, &FIRST, &[]);
+    ok(&lake, &APPEND, &[]);
+    ok(&lake, &APPEND, &["--changes", "0.002"]);
+    let merge = delta_commit(&lake, 2);
+    assert!(merge.contains("\"operation\":\"MERGE\"") && merge.contains("\"cdc\""), "{merge}");
+    let (removed, added) = (merge.matches("\"remove\"").count(), merge.matches("\"add\"").count());
+    // 6 events touch at most 6 of the 80 files of loads 0 and 1; 40 new files come in.
+    assert!((1..=6).contains(&removed) && added == 40 + removed, "{removed} removed, {added} added");
+    let (code, report) = verify_json(&lake);
+    assert_eq!(code, Some(0), "{report:#}");
+    let live = report["changes"]["live_rows"].as_u64().unwrap();
+    assert_eq!(live, 9000 - report["changes"]["deletes"].as_u64().unwrap());
+
+    // The same history written with other threads and shards of the merging load's own:
+    // the same data files and the same merged table.
+    let (_b, other) = scratch();
+    ok(&other, &FIRST, &[]);
+    ok(&other, &APPEND, &[]);
+    ok(&other, &["generate", "-q", "-n", "3000", "-s", "3", "-j", "2", "--append"], &["--changes", "0.002"]);
+    let rewritten = |lake: &Path| -> BTreeMap<String, Vec<u8>> {
+        data(&tree(lake)).into_iter().filter(|(name, _)| name.contains("-changed-")).collect()
+    };
+    assert!(!rewritten(&lake).is_empty());
+    assert_eq!(rewritten(&lake), rewritten(&other), "a rewrite does not depend on who writes it");
+    assert_eq!(verify_json(&other).0, Some(0));
+
+    // An edited change data file, a dropped rewrite: each fails with its rule.
+    let cdc = tree(&lake).into_keys().find(|name| name.contains("/_change_data/")).unwrap();
+    let original = std::fs::read(lake.join(&cdc)).unwrap();
+    let mut edited = original.clone();
+    let middle = edited.len() / 2;
+    edited[middle] ^= 0x01;
+    std::fs::write(lake.join(&cdc), &edited).unwrap();
+    let (code, report) = verify_json(&lake);
+    assert_eq!(code, Some(1));
+    assert!(rules(&report).contains(&"delta.change_data".to_owned()), "{report:#}");
+    std::fs::write(lake.join(&cdc), &original).unwrap();
+    let file = rewritten(&lake).into_keys().next().unwrap();
+    let kept = std::fs::read(lake.join(&file)).unwrap();
+    std::fs::remove_file(lake.join(&file)).unwrap();
+    assert_eq!(verify_json(&lake).0, Some(1), "a rewritten file is missing");
+    std::fs::write(lake.join(&file), kept).unwrap();
+    assert_eq!(verify_json(&lake).0, Some(0));
+
+    // A later plain append and a second merge keep the history verified.
+    ok(&lake, &APPEND, &["--changes", "0.002"]);
+    ok(&lake, &APPEND, &[]);
+    assert!(delta_commit(&lake, 4).contains("\"isBlindAppend\":true"));
+    assert_eq!(verify_json(&lake).0, Some(0));
 }
 
 #[test]
 fn a_crash_during_an_append_with_changes_is_completed_by_resume_to_the_same_bytes() {
-    let (_c, clean) = scratch();
-    ok(&clean, &FIRST_RAW, &[]);
-    ok(&clean, &APPEND, &["--changes", "0.03"]);
-    let clean = data(&tree(&clean));
-    for step in ["shard-stored#2", "shard-recorded#1", "stale-removed"] {
+    for (first, step) in [
+        (&FIRST_RAW[..], "shard-stored#2"),
+        (&FIRST_RAW[..], "shard-recorded#1"),
+        (&FIRST_RAW[..], "stale-removed"),
+        (&FIRST[..], "shard-stored#1"),
+        (&FIRST[..], "delta-committed"),
+    ] {
+        let (_c, clean) = scratch();
+        ok(&clean, first, &[]);
+        ok(&clean, &APPEND, &["--changes", "0.03"]);
+        let clean = data(&tree(&clean));
         let (_dir, lake) = scratch();
-        ok(&lake, &FIRST_RAW, &[]);
+        ok(&lake, first, &[]);
         assert!(
             !run(&lake, &APPEND, &["--changes", "0.03"], Some(&format!("{step}=crash"))).status.success()
         );

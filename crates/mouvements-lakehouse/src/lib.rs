@@ -29,7 +29,9 @@ mod partition;
 mod read;
 mod stats;
 
-pub use parquet_files::{EncodedFile, FILE_SCHEMA, PartitionedWriter, ROW_GROUP_ROWS, date32};
+pub use parquet_files::{
+    CHANGE_DATA_SCHEMA, ChangeType, EncodedFile, FILE_SCHEMA, PartitionedWriter, ROW_GROUP_ROWS, date32,
+};
 pub use partition::{PARTITION_COLUMNS, PARTITIONS, Partition};
 pub use read::{ReadError, read_rows};
 pub use stats::{FILE_COLUMNS, FileStats};

@@ -25,9 +25,10 @@ use std::sync::{Arc, LazyLock};
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
-use mouvements_schema::{AgenceId, Mouvement};
+use mouvements_schema::{AgenceId, Montant, Mouvement};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::file::properties::WriterProperties;
+use parquet::file::statistics::Statistics;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::SchemaDescPtr;
 
@@ -71,18 +72,66 @@ pub static FILE_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-/// The Parquet schema of [`FILE_SCHEMA`], as arrow-rs maps it.
-static PARQUET_SCHEMA: LazyLock<SchemaDescPtr> = LazyLock::new(|| {
-    Arc::new(ArrowSchemaConverter::new().convert(&FILE_SCHEMA).expect("the file schema maps to Parquet"))
+/// The schema of the change data files (Delta's `_change_data/`): the data files' columns,
+/// then `_change_type` ([`ChangeType`]).
+pub static CHANGE_DATA_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let mut fields: Vec<Field> = FILE_SCHEMA.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("_change_type", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
 });
 
-/// The file-level settings: the Arrow schema in the metadata, so that Arrow readers get
-/// [`FILE_SCHEMA`] back exactly.
-static PROPERTIES: LazyLock<Arc<WriterProperties>> = LazyLock::new(|| {
-    let mut properties = WriterProperties::builder().build();
-    add_encoded_arrow_schema_to_metadata(&FILE_SCHEMA, &mut properties);
-    Arc::new(properties)
-});
+/// What a file of [`FILE_SCHEMA`] or [`CHANGE_DATA_SCHEMA`] is written with: its Parquet
+/// schema, as arrow-rs maps it, and the file-level settings (the Arrow schema in the
+/// metadata, so that Arrow readers get it back exactly).
+struct FileKind {
+    parquet: SchemaDescPtr,
+    properties: Arc<WriterProperties>,
+}
+
+impl FileKind {
+    fn of(schema: &SchemaRef) -> Self {
+        let parquet = ArrowSchemaConverter::new().convert(schema).expect("the file schemas map to Parquet");
+        let mut properties = WriterProperties::builder().build();
+        add_encoded_arrow_schema_to_metadata(schema, &mut properties);
+        Self { parquet: Arc::new(parquet), properties: Arc::new(properties) }
+    }
+}
+
+static DATA_FILE: LazyLock<FileKind> = LazyLock::new(|| FileKind::of(&FILE_SCHEMA));
+static CHANGE_DATA_FILE: LazyLock<FileKind> = LazyLock::new(|| FileKind::of(&CHANGE_DATA_SCHEMA));
+
+/// A row's `_change_type` in a change data file, as Delta's Change Data Feed names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChangeType {
+    /// A new row.
+    Insert,
+    /// A row before its update.
+    UpdatePreimage,
+    /// A row after its update.
+    UpdatePostimage,
+    /// A row deleted, as it was.
+    Delete,
+}
+
+impl ChangeType {
+    /// Every change type, in [`index`](Self::index) order.
+    pub const ALL: [ChangeType; 4] =
+        [ChangeType::Insert, ChangeType::UpdatePreimage, ChangeType::UpdatePostimage, ChangeType::Delete];
+
+    /// The `_change_type` value.
+    pub const fn label(self) -> &'static str {
+        match self {
+            ChangeType::Insert => "insert",
+            ChangeType::UpdatePreimage => "update_preimage",
+            ChangeType::UpdatePostimage => "update_postimage",
+            ChangeType::Delete => "delete",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// The days since 1970-01-01 of a date, as Parquet's DATE holds it.
 pub fn date32(date: NaiveDate) -> i32 {
@@ -147,26 +196,31 @@ struct RowGroup {
     types: DictionaryColumn,
     montants: DeltaColumn,
     agences: DictionaryColumn,
+    /// `_change_type`, in a change data file; and the types seen, one bit per
+    /// [`ChangeType::index`].
+    change_types: Option<(DictionaryColumn, u8)>,
     stats: FileStats,
     /// The last date pushed and its days since 1970: rows of a day come together.
     last_date: (NaiveDate, i32),
 }
 
 impl RowGroup {
-    fn new() -> Self {
+    fn new(change_data: bool) -> Self {
         Self {
             ids: PrefixColumn::new(),
             dates: DictionaryColumn::new(DATE_SLOTS, false),
             types: DictionaryColumn::new(LABEL_SLOTS, true),
             montants: DeltaColumn::new(),
             agences: DictionaryColumn::new(LABEL_SLOTS, false),
+            change_types: change_data.then(|| (DictionaryColumn::new(LABEL_SLOTS, false), 0)),
             stats: FileStats::default(),
             last_date: (NaiveDate::MIN, date32(NaiveDate::MIN)),
         }
     }
 
-    /// Adds `rows`, one column at a time (each column's pages are the same as row by row).
-    fn push(&mut self, zstd: &mut Zstd, rows: &[Mouvement]) -> io::Result<()> {
+    /// Adds `rows`, one column at a time (each column's pages are the same as row by row), and
+    /// in a change data file their change types (`kinds`, one per row).
+    fn push(&mut self, zstd: &mut Zstd, rows: &[Mouvement], kinds: &[ChangeType]) -> io::Result<()> {
         for row in rows {
             let id = row.id_mouvement.0;
             let (text, len) = short_id_text(id).unwrap_or_else(|| id_text(id));
@@ -193,6 +247,12 @@ impl RowGroup {
         for row in rows {
             self.stats.add_id_and_amount(row.id_mouvement.0, row.montant.cents());
         }
+        if let Some((column, seen)) = self.change_types.as_mut() {
+            for kind in kinds {
+                *seen |= 1 << kind.index();
+                column.push(zstd, kind.index() as i32, |out| plain_text(kind.label(), out))?;
+            }
+        }
         Ok(())
     }
 
@@ -209,14 +269,24 @@ impl RowGroup {
         let Some([ids, dates, types, montants, agences]) = stats.parquet_statistics() else {
             return Ok(());
         };
-        let column = |i: usize| PARQUET_SCHEMA.column(i);
-        let chunks = [
+        let kind = if self.change_types.is_some() { &*CHANGE_DATA_FILE } else { &*DATA_FILE };
+        let column = |i: usize| kind.parquet.column(i);
+        let mut chunks = vec![
             self.ids.close(zstd, column(0), stats.rows, ids)?,
             self.dates.close(zstd, column(1), stats.rows, dates)?,
             self.types.close(zstd, column(2), stats.rows, types)?,
             self.montants.close(zstd, column(3), stats.rows, montants)?,
             self.agences.close(zstd, column(4), stats.rows, agences)?,
         ];
+        if let Some((change_types, seen)) = self.change_types.as_mut() {
+            let mut labels =
+                ChangeType::ALL.iter().filter(|k| *seen & (1 << k.index()) != 0).map(|k| k.label());
+            let first = labels.next().unwrap_or_default();
+            let (lo, hi) = labels.fold((first, first), |(lo, hi), l| (lo.min(l), hi.max(l)));
+            let statistics = Statistics::byte_array(Some(lo.into()), Some(hi.into()), None, Some(0), false);
+            chunks.push(change_types.close(zstd, column(5), stats.rows, statistics)?);
+            *seen = 0;
+        }
         let error = io::Error::other;
         let mut group = file.next_row_group().map_err(error)?;
         for (bytes, close) in chunks {
@@ -233,6 +303,8 @@ struct PartitionFile<W: Write + Send> {
     writer: SerializedFileWriter<W>,
     /// Rows not yet in the row group: at most [`BATCH_ROWS`].
     batch: Vec<Mouvement>,
+    /// Their change types, in a change data file.
+    kinds: Vec<ChangeType>,
     group: RowGroup,
     stats: FileStats,
 }
@@ -240,8 +312,9 @@ struct PartitionFile<W: Write + Send> {
 impl<W: Write + Send> PartitionFile<W> {
     /// Moves the gathered rows into the row group, and writes the group once full.
     fn push_batch(&mut self, zstd: &mut Zstd) -> io::Result<()> {
-        self.group.push(zstd, &self.batch)?;
+        self.group.push(zstd, &self.batch, &self.kinds)?;
         self.batch.clear();
+        self.kinds.clear();
         if self.group.stats.rows == ROW_GROUP_ROWS as u64 {
             self.group.write_to(zstd, &mut self.writer, &mut self.stats)?;
         }
@@ -259,9 +332,11 @@ pub struct EncodedFile<W> {
     pub stats: FileStats,
 }
 
-/// One shard's rows, split by partition into Parquet files opened on demand by `open`.
+/// One shard's rows, split by partition into Parquet files opened on demand by `open`: data
+/// files, or change data files ([`PartitionedWriter::change_data`]).
 pub struct PartitionedWriter<W: Write + Send, F> {
     open: F,
+    change_data: bool,
     files: Vec<Option<PartitionFile<W>>>,
     /// Compresses the pages of every file.
     zstd: Zstd,
@@ -277,24 +352,75 @@ where
     /// # Errors
     /// When zstd cannot make its context (out of memory).
     pub fn new(open: F) -> io::Result<Self> {
-        Ok(Self { open, files: (0..PARTITIONS).map(|_| None).collect(), zstd: Zstd::new()? })
+        Self::of_kind(open, false)
     }
 
-    /// Adds one row (rows come in id order and stay in it within each file).
+    /// A writer of change data files ([`CHANGE_DATA_SCHEMA`]): rows come with their
+    /// [`ChangeType`] ([`push_change`](Self::push_change); [`push`](Self::push) inserts).
+    ///
+    /// # Errors
+    /// When zstd cannot make its context (out of memory).
+    pub fn change_data(open: F) -> io::Result<Self> {
+        Self::of_kind(open, true)
+    }
+
+    fn of_kind(open: F, change_data: bool) -> io::Result<Self> {
+        Ok(Self { open, change_data, files: (0..PARTITIONS).map(|_| None).collect(), zstd: Zstd::new()? })
+    }
+
+    /// Adds one row (rows come in id order and stay in it within each data file).
     pub fn push(&mut self, row: &Mouvement) -> io::Result<()> {
-        let partition = Partition { pays: row.pays, produit: row.produit };
+        self.push_change(row, ChangeType::Insert)
+    }
+
+    /// Adds the rows of a change event to a change data file: an update's pre-image (`row`
+    /// with the amount `before`) and post-image (`row`), or a delete's row (`before` `None`).
+    pub fn push_event(&mut self, row: &Mouvement, before: Option<Montant>) -> io::Result<()> {
+        match before {
+            Some(montant) => {
+                self.push_change(&Mouvement { montant, ..*row }, ChangeType::UpdatePreimage)?;
+                self.push_change(row, ChangeType::UpdatePostimage)
+            }
+            None => self.push_change(row, ChangeType::Delete),
+        }
+    }
+
+    /// Opens `partition`'s file if no row did yet: [`finish`](Self::finish) then writes it,
+    /// without rows if none comes.
+    pub fn open(&mut self, partition: Partition) -> io::Result<()> {
         let slot = &mut self.files[partition.index()];
         if slot.is_none() {
             let inner = (self.open)(partition)?;
-            let writer =
-                SerializedFileWriter::new(inner, PARQUET_SCHEMA.root_schema_ptr(), Arc::clone(&PROPERTIES))
-                    .map_err(io::Error::other)?;
-            let batch = Vec::with_capacity(BATCH_ROWS);
-            *slot =
-                Some(PartitionFile { writer, batch, group: RowGroup::new(), stats: FileStats::default() });
+            let kind = if self.change_data { &*CHANGE_DATA_FILE } else { &*DATA_FILE };
+            let writer = SerializedFileWriter::new(
+                inner,
+                kind.parquet.root_schema_ptr(),
+                Arc::clone(&kind.properties),
+            )
+            .map_err(io::Error::other)?;
+            *slot = Some(PartitionFile {
+                writer,
+                batch: Vec::with_capacity(BATCH_ROWS),
+                kinds: Vec::with_capacity(if self.change_data { BATCH_ROWS } else { 0 }),
+                group: RowGroup::new(self.change_data),
+                stats: FileStats::default(),
+            });
         }
-        let file = slot.as_mut().expect("the file was just opened");
+        Ok(())
+    }
+
+    /// Adds one row of a change data file and its change type (`change` is ignored in a data
+    /// file).
+    pub fn push_change(&mut self, row: &Mouvement, change: ChangeType) -> io::Result<()> {
+        let partition = Partition { pays: row.pays, produit: row.produit };
+        if self.files[partition.index()].is_none() {
+            self.open(partition)?;
+        }
+        let file = self.files[partition.index()].as_mut().expect("the file was just opened");
         file.batch.push(*row);
+        if self.change_data {
+            file.kinds.push(change);
+        }
         if file.batch.len() == BATCH_ROWS { file.push_batch(&mut self.zstd) } else { Ok(()) }
     }
 

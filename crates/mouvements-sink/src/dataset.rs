@@ -311,8 +311,7 @@ impl Dataset {
     }
 
     /// The same load carrying `rate` change events per new row. Only an appended load
-    /// changes earlier movements, and for now only into a raw-only lake: the staging history
-    /// and the merged Delta table of changes are not written yet.
+    /// changes earlier movements.
     pub fn with_changes(self, rate: f64) -> Result<Self, DatasetError> {
         if rate == 0.0 {
             return Ok(Self { changes: 0.0, ..self });
@@ -324,12 +323,6 @@ impl Dataset {
             return Err(DatasetError::Changes(
                 "the first load has no earlier movement to change: give it to an appended load".into(),
             ));
-        }
-        if self.layers != Layers::RAW {
-            return Err(DatasetError::Changes(format!(
-                "changes are written to raw/ only for now, and this lake has the layers {}: write the lake with --layers raw to append changes",
-                self.layers
-            )));
         }
         Ok(Self { changes: rate, ..self })
     }

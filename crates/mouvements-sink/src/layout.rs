@@ -135,6 +135,27 @@ pub fn partition_file(layer: Layer, partition: &str, index: u32, dataset: &Datas
     format!("{}/{partition}/{}", layer_folder(layer), parquet_file(index, dataset))
 }
 
+/// `delta/mouvements/pays=FR/produit=santé/part-00002-of-00005-<cfg>-changed-load00007.zstd.parquet`:
+/// shard 2 of `origin`'s file of a partition, as load `load`'s change events left it.
+pub fn rewritten_file(partition: &str, index: u32, origin: &Dataset, load: u32) -> String {
+    let name = parquet_file(index, origin);
+    let stem = name.strip_suffix(".zstd.parquet").unwrap_or(&name);
+    format!("{DELTA}/{partition}/{stem}-changed-load{load:05}.zstd.parquet")
+}
+
+/// Folder of the Delta table's change data files (its Change Data Feed).
+pub const CHANGE_DATA: &str = "delta/mouvements/_change_data";
+
+/// `delta/mouvements/_change_data/pays=FR/produit=santé/cdc-00002-of-00005-<cfg>.zstd.parquet`:
+/// shard 2's change data of a partition, for a load with change events.
+pub fn change_data_file(partition: &str, index: u32, dataset: &Dataset) -> String {
+    format!(
+        "{CHANGE_DATA}/{partition}/cdc-{index:05}-of-{:05}-{}.zstd.parquet",
+        dataset.shards,
+        dataset.config_hash()
+    )
+}
+
 /// `delta/mouvements/_delta_log/00000000000000000003.json`.
 pub fn delta_commit(version: u64) -> String {
     format!("{DELTA_LOG}/{version:020}.json")

@@ -43,7 +43,9 @@ mod writer;
 
 pub use dataset::{Dataset, DatasetError, Layer, Layers, MAX_SHARDS, ShardFormat, next_load_seed};
 pub use error::SinkError;
-pub use manifest::{Claim, FileEntry, Load, MANIFEST_VERSION, Manifest, ShardEntry, ShardRecord, crc32c_hex};
+pub use manifest::{
+    Claim, FileEntry, Load, MANIFEST_VERSION, Manifest, ShardEntry, ShardRecord, crc32c_hex, is_change_data,
+};
 pub use objects::{Listed, Objects};
 pub use protocol::{
     CLOUD_PARQUET_SHAPE, CLOUD_SHAPE, CommitOutcome, Faults, LOCAL_PARQUET_SHAPE, LOCAL_SHAPE, Lake, Output,

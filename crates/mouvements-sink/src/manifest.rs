@@ -4,7 +4,9 @@
 //! untrusted input: parsing validates the dataset descriptions and [`Manifest::check`] the
 //! manifest's own arithmetic and history.
 
-use crate::{Dataset, Layer, MAX_SHARDS};
+use std::collections::BTreeSet;
+
+use crate::{Dataset, Layer, MAX_SHARDS, layout};
 
 /// One stored file of a shard.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,6 +27,10 @@ pub struct FileEntry {
     /// Column statistics of a Delta data file, as the JSON string its `add` action carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<String>,
+    /// The Delta data file this one rewrites (path relative to the lake base): a file of an
+    /// earlier load whose rows this load's change events changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 impl serde::Serialize for Layer {
@@ -114,6 +120,11 @@ impl Load {
     /// The files of one layer.
     pub fn layer_files(&self, layer: Layer) -> impl Iterator<Item = &FileEntry> {
         self.files().filter(move |f| f.layer == Some(layer))
+    }
+
+    /// The load's change data files: its part of the Delta table's Change Data Feed.
+    pub fn change_data_files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.layer_files(Layer::Delta).filter(|f| is_change_data(f))
     }
 
     /// The load's own arithmetic: one entry per shard in order, totals equal to the entries,
@@ -248,6 +259,15 @@ impl Manifest {
         self.files().filter(move |f| f.layer == Some(layer))
     }
 
+    /// The Delta data files the table's latest version holds: every Delta file listed but
+    /// the change data files and the files a later load rewrote.
+    pub fn table_files(&self) -> Vec<&FileEntry> {
+        let replaced: BTreeSet<&str> = self.files().filter_map(|f| f.replaces.as_deref()).collect();
+        self.layer_files(Layer::Delta)
+            .filter(|f| !is_change_data(f) && !replaced.contains(f.path.as_str()))
+            .collect()
+    }
+
     /// The manifest's own arithmetic and history: the version, loads 0 to n in order, each
     /// whole, each following the one before (ids, period, settings), totals equal to the
     /// loads. Returns what is wrong.
@@ -288,4 +308,9 @@ impl Manifest {
 /// The 8-hex-digit text of a CRC32C.
 pub fn crc32c_hex(crc: u32) -> String {
     format!("{crc:08x}")
+}
+
+/// Whether a file is a change data file of the Delta table (under `_change_data/`).
+pub fn is_change_data(file: &FileEntry) -> bool {
+    file.path.strip_prefix(layout::CHANGE_DATA).is_some_and(|rest| rest.starts_with('/'))
 }

@@ -1,13 +1,13 @@
 //! The lake's history across its loads: a load started and never committed, the Delta
 //! version of each load (at that version the table holds exactly the loads so far; an
-//! appended load only adds), and the checkpoints against the log. The ids and dates across
+//! appended load only adds, and removes only the files its change events rewrite), and the checkpoints against the log. The ids and dates across
 //! loads are checked with the shards (`dataset::Sequence`), each load's dates against its own
 //! period with its rows.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use mouvements_lakehouse::delta::{Table, checkpoint};
-use mouvements_sink::{Lake, Layer, Manifest, SinkError, Survey, layout};
+use mouvements_sink::{Lake, Layer, Manifest, SinkError, Survey, is_change_data, layout};
 
 use crate::problems::Problems;
 
@@ -67,13 +67,21 @@ fn active_at(table: &Table, version: u64) -> BTreeSet<&str> {
 }
 
 /// Each load's Delta version: at it the table holds exactly the files of the loads up to
-/// that one, an appended load's version removes nothing, and no version follows the last
-/// load's.
+/// that one (a file a load rewrote replaced by its rewrite), an appended load's version
+/// removes only the files it rewrites, its change data files are the load's, and no version
+/// follows the last load's.
 pub fn check_versions(table: &Table, manifest: &Manifest, problems: &mut Problems) {
     let folder = format!("{}/", layout::DELTA);
-    let mut expected: BTreeSet<&str> = BTreeSet::new();
+    let relative = |path: &'_ str| path.strip_prefix(&folder).map(str::to_owned);
+    let mut expected: BTreeSet<String> = BTreeSet::new();
     for load in &manifest.loads {
-        expected.extend(load.layer_files(Layer::Delta).filter_map(|f| f.path.strip_prefix(&folder)));
+        let data = load.layer_files(Layer::Delta).filter(|f| !is_change_data(f));
+        let replaced: BTreeSet<String> =
+            load.files().filter_map(|f| f.replaces.as_deref()).filter_map(relative).collect();
+        for path in &replaced {
+            expected.remove(path);
+        }
+        expected.extend(data.filter_map(|f| relative(&f.path)));
         let name = format!("load {}", load.dataset.load);
         let Some(version) = load.delta_version else {
             problems.add_set(
@@ -91,7 +99,7 @@ pub fn check_versions(table: &Table, manifest: &Manifest, problems: &mut Problem
             );
             continue;
         };
-        if active_at(table, version) != expected {
+        if active_at(table, version) != expected.iter().map(String::as_str).collect() {
             problems.add_set(
                 "history.delta_version",
                 &layout::delta_commit(version),
@@ -101,11 +109,28 @@ pub fn check_versions(table: &Table, manifest: &Manifest, problems: &mut Problem
                 ),
             );
         }
-        if load.dataset.load > 0 && !change.removed.is_empty() {
+        if load.dataset.load > 0 && change.removed != replaced {
+            let unreplaced = change.removed.difference(&replaced).count();
             problems.add_set(
                 "history.delta_version",
                 &layout::delta_commit(version),
-                format!("{name} was appended, yet its version removes {} file(s)", change.removed.len()),
+                format!(
+                    "{name} was appended, yet its version removes {unreplaced} file(s) it does not rewrite, and keeps {} it does",
+                    replaced.difference(&change.removed).count()
+                ),
+            );
+        }
+        let change_data: BTreeMap<String, u64> =
+            load.change_data_files().filter_map(|f| Some((relative(&f.path)?, f.bytes))).collect();
+        if change.change_data != change_data {
+            problems.add_set(
+                "delta.change_data",
+                &layout::delta_commit(version),
+                format!(
+                    "{name}'s version announces {} change data file(s), the manifest lists {} for it",
+                    change.change_data.len(),
+                    change_data.len()
+                ),
             );
         }
     }

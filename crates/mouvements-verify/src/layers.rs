@@ -12,7 +12,9 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use mouvements_lakehouse::delta::{self, Table};
 use mouvements_lakehouse::{FileStats, Partition, read_rows};
-use mouvements_sink::{FileEntry, Lake, Layer, Load, Manifest, SinkError, crc32c_hex, layout};
+use mouvements_sink::{
+    FileEntry, Lake, Layer, Load, Manifest, SinkError, crc32c_hex, is_change_data, layout,
+};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -73,7 +75,7 @@ pub fn referenced_files(table: &Table) -> BTreeSet<String> {
 pub fn check_table(table: &Table, manifest: &Manifest, problems: &mut Problems) {
     let folder = format!("{}/", layout::DELTA);
     let ours: BTreeMap<&str, &FileEntry> =
-        manifest.layer_files(Layer::Delta).filter_map(|f| Some((f.path.strip_prefix(&folder)?, f))).collect();
+        manifest.table_files().into_iter().filter_map(|f| Some((f.path.strip_prefix(&folder)?, f))).collect();
     for (path, file) in &ours {
         match table.active.get(*path) {
             None => problems.add_set(
@@ -107,30 +109,57 @@ pub fn check_table(table: &Table, manifest: &Manifest, problems: &mut Problems) 
     }
 }
 
-/// Checks every Parquet file of the manifest; returns each layer's digest. Rows of the
-/// `stats_layer` feed `stats`.
+/// The load each Delta data file's rows come from (its index in the manifest): the load that
+/// lists it, or for a file a change event rewrote, the load of the file it replaces.
+pub fn origins(manifest: &Manifest) -> BTreeMap<&str, usize> {
+    let mut origins = BTreeMap::new();
+    for (index, load) in manifest.loads.iter().enumerate() {
+        for file in load.layer_files(Layer::Delta).filter(|f| !is_change_data(f)) {
+            let origin = file.replaces.as_deref().and_then(|r| origins.get(r).copied()).unwrap_or(index);
+            origins.insert(file.path.as_str(), origin);
+        }
+    }
+    origins
+}
+
+/// The files the layers' digests count: the staging files, and the Delta files the table's
+/// latest version holds.
+pub fn counted(manifest: &Manifest) -> BTreeSet<&str> {
+    let staging = manifest.layer_files(Layer::Staging);
+    staging.chain(manifest.table_files()).map(|f| f.path.as_str()).collect()
+}
+
+/// Checks every Parquet data file a load lists (change data files are checked with the
+/// change feed); returns each layer's digest of the files in `counted`. A file's rows must
+/// be of the load `origins` gives it. Rows of the `stats_layer` feed `stats`.
 pub async fn check_files(
     lake: &Arc<Lake>,
-    manifest: &Load,
+    manifest: &Manifest,
+    load: &Load,
+    (origins, counted): (&BTreeMap<&str, usize>, &BTreeSet<&str>),
     threads: usize,
     stats_layer: Option<Layer>,
     problems: &mut Problems,
 ) -> Result<(BTreeMap<Layer, Digest>, Option<StatsBuilder>), SinkError> {
-    let generator = manifest.dataset.generator;
-    let bounds = Bounds {
-        period: (generator.period().start, generator.period().end),
-        ids: (generator.first_id(), generator.first_id() + generator.rows()),
+    let bounds_of = |file: &FileEntry| {
+        let origin = origins.get(file.path.as_str()).and_then(|i| manifest.loads.get(*i)).unwrap_or(load);
+        let generator = origin.dataset.generator;
+        Bounds {
+            period: (generator.period().start, generator.period().end),
+            ids: (generator.first_id(), generator.first_id() + generator.rows()),
+        }
     };
     let permits = Arc::new(Semaphore::new(threads.max(1)));
     let mut jobs = Vec::new();
     // Staging first, so that a delta twin finds its staging copy decoded.
     let files: Vec<FileEntry> = [Layer::Staging, Layer::Delta]
         .into_iter()
-        .flat_map(|layer| manifest.layer_files(layer).cloned().collect::<Vec<_>>())
+        .flat_map(|layer| load.layer_files(layer).filter(|f| !is_change_data(f)).cloned().collect::<Vec<_>>())
         .collect();
     for file in files {
         let (lake, permits) = (Arc::clone(lake), Arc::clone(&permits));
-        let with_stats = file.layer == stats_layer;
+        let bounds = bounds_of(&file);
+        let with_stats = file.layer == stats_layer && counted.contains(file.path.as_str());
         let job = file.clone();
         jobs.push((
             file,
@@ -186,7 +215,7 @@ pub async fn check_files(
         if let (Some(all), Some(part)) = (builder.as_mut(), outcome.builder) {
             all.merge(part);
         }
-        if let Some(layer) = file.layer {
+        if let Some(layer) = file.layer.filter(|_| counted.contains(file.path.as_str())) {
             digests.entry(layer).or_default().merge(outcome.digest);
         }
         problems.merge(outcome.problems);

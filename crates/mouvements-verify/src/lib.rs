@@ -140,20 +140,24 @@ pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, 
     let mut raw = vec![digest::Digest::default(); manifest.loads.len()];
     let shards = collect(checks, &mut problems, &mut sample, stats.as_mut(), &mut raw).await;
     let parquet_stats = stats_layer.filter(|l| *l != Layer::Raw);
-    for (load, raw) in manifest.loads.iter().zip(raw) {
-        let (digests, parquet_builder) =
-            layers::check_files(&lake, load, options.threads, parquet_stats, &mut problems).await?;
-        match (stats.as_mut(), parquet_builder) {
-            (Some(all), Some(part)) => all.merge(part),
-            (None, part) => stats = part,
-            (Some(_), None) => {}
-        }
-        compare_layers(load, raw, &digests, &mut problems);
-    }
+    let merged = check_parquet_layers(
+        &lake,
+        &manifest,
+        &raw,
+        options.threads,
+        parquet_stats,
+        &mut stats,
+        &mut problems,
+    )
+    .await?;
 
     let detector = stats.as_ref().map(stats::StatsBuilder::detector);
     let tally = check_labels(&lake, &manifest, &survey, detector.as_ref(), &mut problems).await?;
     let changes = changes::check(&lake, &manifest, &survey, &mut problems).await?;
+    if let Some((delivered, table)) = merged {
+        let change = changes.as_ref().map(|c| c.digest_change).unwrap_or_default();
+        compare_merged(delivered, change, table, &mut problems);
+    }
     let stats = stats.map(|builder| {
         let per_shard = shards.iter().map(|s| (s.name.clone(), s.rows)).collect();
         builder.finish(tally, per_shard)
@@ -190,6 +194,60 @@ fn compare_layers(
         {
             problems.add_set("layer.checksum", folder, format!("its rows are not the rows of {other}"));
         }
+    }
+}
+
+/// Checks the Parquet files of every load and each layer against the load's rows (`raw`: each
+/// load's raw digest); rows of `stats_layer` feed `stats`. A Delta table that merged change
+/// events holds the history with them applied: it is checked whole once the events are known,
+/// from the digests returned, of the rows delivered and of the table.
+async fn check_parquet_layers(
+    lake: &Arc<Lake>,
+    manifest: &Manifest,
+    raw: &[digest::Digest],
+    threads: usize,
+    stats_layer: Option<Layer>,
+    stats: &mut Option<stats::StatsBuilder>,
+    problems: &mut Problems,
+) -> Result<Option<(digest::Digest, digest::Digest)>, SinkError> {
+    let layers = manifest.latest().dataset.layers;
+    let (origins, counted) = (layers::origins(manifest), layers::counted(manifest));
+    let merged = layers.contains(Layer::Delta) && manifest.loads.iter().any(|l| l.dataset.changes > 0.0);
+    let (mut delivered, mut table) = (digest::Digest::default(), digest::Digest::default());
+    for (load, raw) in manifest.loads.iter().zip(raw) {
+        let files = (&origins, &counted);
+        let (mut digests, parquet_builder) =
+            layers::check_files(lake, manifest, load, files, threads, stats_layer, problems).await?;
+        match (stats.as_mut(), parquet_builder) {
+            (Some(all), Some(part)) => all.merge(part),
+            (None, part) => *stats = part,
+            (Some(_), None) => {}
+        }
+        if merged {
+            table.merge(digests.remove(&Layer::Delta).unwrap_or_default());
+            let reference =
+                if layers.contains(Layer::Raw) { Some(*raw) } else { digests.get(&Layer::Staging).copied() };
+            delivered.merge(reference.unwrap_or_default());
+        }
+        compare_layers(load, *raw, &digests, problems);
+    }
+    Ok(merged.then_some((delivered, table)))
+}
+
+/// The merged Delta table against the rows delivered with every change event applied.
+fn compare_merged(
+    delivered: digest::Digest,
+    change: digest::Digest,
+    table: digest::Digest,
+    problems: &mut Problems,
+) {
+    let rows = delivered.rows.wrapping_add(change.rows);
+    if table.rows != rows {
+        let value = format!("{} rows, the history with its change events applied has {rows}", table.rows);
+        problems.add_set("layer.rows", layout::DELTA, value);
+    } else if table.sum != delivered.sum.wrapping_add(change.sum) {
+        let value = "its rows are not the history's with its change events applied".to_owned();
+        problems.add_set("layer.checksum", layout::DELTA, value);
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// Every rule the verifier checks, by id, with what it checks: the report lists them all,
 /// with a count for each.
-pub const RULES: [(&str, &str); 58] = [
+pub const RULES: [(&str, &str); 59] = [
     ("line.field_count", "seven comma-separated fields"),
     ("line.too_long", "a line fits the longest valid row"),
     ("line.crlf", "lines end with \\n, not \\r\\n"),
@@ -60,6 +60,10 @@ pub const RULES: [(&str, &str); 58] = [
     ("labels.checksum", "the labels have the CRC32C the manifest says"),
     ("labels.read_error", "the labels can be read back"),
     ("delta.checkpoint", "the checkpoints hold the table the log gives at their version"),
+    (
+        "delta.change_data",
+        "each change data file holds its shard's new rows and change events, as its version announces",
+    ),
     ("history.unfinished", "no load is left half-written"),
     ("history.delta_version", "each load's Delta version adds exactly its files"),
     ("changes.differs", "each change file holds the events the history gives its shard"),

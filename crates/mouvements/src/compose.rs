@@ -6,13 +6,14 @@
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use mouvements_generator::changes::{Change, write_changes_csv};
+use mouvements_generator::changes::{Change, ChangeKind, write_changes_csv};
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_lakehouse::{Partition, PartitionedWriter};
 use mouvements_schema::{Mouvement, MouvementId, Produit};
 use mouvements_sink::{FileEntry, Output, Produced, ShardOutputs};
 
 use crate::control::Control;
+use crate::merge::Merge;
 
 /// Rows between two moves of the progress bar when no CSV is written.
 const PROGRESS_ROWS: u64 = 8192;
@@ -24,15 +25,17 @@ const BATCH_ROWS: usize = 4096;
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Generates the rows of `shard` into its outputs, and its part of the load's change events
-/// (`changes`) into the change feed; returns what was stored. The rows are
-/// walked once: the walk writes the CSV and hands each typed row to the Parquet encoding.
-/// With `parallel`, two threads of their own encode the Parquet files, each taking half of
-/// the partitions from batches of rows this one sends them: a shard then keeps every core
-/// busy when it is the last one running.
+/// (`changes`) into the change feed and, when the load merges them into the Delta table, into
+/// its change data files, with the rewrites of `merge` this shard owns; returns what was
+/// stored. The rows are walked once: the walk writes the CSV and hands each typed row to the
+/// Parquet encoding. With `parallel`, two threads of their own encode the Parquet files, each
+/// taking half of the partitions from batches of rows this one sends them: a shard then keeps
+/// every core busy when it is the last one running.
 pub fn write_shard(
     generator: &Generator,
     shard: &ShardPlan,
     changes: &[Change],
+    merge: &Merge,
     outputs: &ShardOutputs<'_>,
     progress: &Control,
     parallel: bool,
@@ -60,18 +63,77 @@ pub fn write_shard(
         produced.files.extend(walk(&mut |_| Ok(()))?);
         Vec::new()
     } else if parallel {
-        let (csv, parquet) = walk_into_encoders(outputs, walk)?;
+        let (csv, parquet) = walk_into_encoders(outputs, changes, walk)?;
         produced.files.extend(csv);
         parquet
     } else {
-        let mut parquet = PartitionedWriter::new(|partition: Partition| open(outputs, partition))?;
+        let mut parquet = Encoder::new(outputs)?;
         produced.files.extend(walk(&mut |row| parquet.push(&row))?);
-        finish(parquet)?
+        parquet.finish(changes, |_| true)?
     };
     // Files in partition order, however the encoders split them: the record is the same.
     parquet.sort_by_key(|(index, _)| *index);
     produced.files.extend(parquet.into_iter().flat_map(|(_, files)| files));
+    for rewrite in merge.of_shard(shard.index, shard.count) {
+        produced.files.extend(rewrite.write(merge.load(), outputs)?);
+    }
     Ok(produced)
+}
+
+/// Opens a partition's output.
+type Opener<'a> = Box<dyn FnMut(Partition) -> io::Result<Output> + 'a>;
+
+/// A shard's Parquet writers: its data files, and its change data files when the load merges
+/// change events into the Delta table (the new rows as inserts, then the events).
+struct Encoder<'a> {
+    data: PartitionedWriter<Output, Opener<'a>>,
+    change_data: Option<PartitionedWriter<Output, Opener<'a>>>,
+}
+
+impl<'a> Encoder<'a> {
+    fn new(outputs: &'a ShardOutputs<'_>) -> io::Result<Self> {
+        let data = PartitionedWriter::new(Box::new(move |partition: Partition| {
+            outputs
+                .partition(&partition.folder())?
+                .ok_or_else(|| io::Error::other("the dataset has no Parquet layer"))
+        }) as Opener<'a>)?;
+        let change_data = if outputs.merges() {
+            Some(PartitionedWriter::change_data(Box::new(move |partition: Partition| {
+                outputs
+                    .change_data(&partition.folder())?
+                    .ok_or_else(|| io::Error::other("the load merges no change into the Delta table"))
+            }) as Opener<'a>)?)
+        } else {
+            None
+        };
+        Ok(Self { data, change_data })
+    }
+
+    fn push(&mut self, row: &Mouvement) -> io::Result<()> {
+        self.data.push(row)?;
+        match self.change_data.as_mut() {
+            Some(change_data) => change_data.push(row),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds the `events` of the partitions `ours` takes to the change data, and finishes every
+    /// file; returns each one's partition index and entries.
+    fn finish(
+        mut self,
+        events: &[Change],
+        ours: impl Fn(Produit) -> bool,
+    ) -> io::Result<Vec<PartitionFiles>> {
+        let mut files = finish(self.data, true)?;
+        if let Some(mut change_data) = self.change_data.take() {
+            for event in events.iter().filter(|e| ours(e.row.produit)) {
+                change_data
+                    .push_event(&event.row, (event.kind == ChangeKind::Update).then_some(event.before))?;
+            }
+            files.extend(finish(change_data, false)?);
+        }
+        Ok(files)
+    }
 }
 
 /// A partition's file and the files it went to.
@@ -107,6 +169,7 @@ fn walk_rows(
 /// the error is the one that started it.
 fn walk_into_encoders(
     outputs: &ShardOutputs<'_>,
+    changes: &[Change],
     walk: impl FnOnce(&mut dyn FnMut(Mouvement) -> io::Result<()>) -> io::Result<Vec<FileEntry>>,
 ) -> io::Result<(Vec<FileEntry>, Vec<PartitionFiles>)> {
     // The uploads spawn their part requests on the runtime this thread is in.
@@ -114,13 +177,13 @@ fn walk_into_encoders(
     std::thread::scope(|scope| {
         let mut batches = Vec::new();
         let mut encoders = Vec::new();
-        for _ in 0..ENCODERS {
+        for encoder in 0..ENCODERS {
             let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
             let (give_back, returned) = sync_channel(BATCHES_IN_FLIGHT + 1);
             let runtime = &runtime;
             encoders.push(scope.spawn(move || {
                 let _runtime = runtime.enter();
-                encode_received(outputs, &receiver, &give_back)
+                encode_received(outputs, changes, encoder, &receiver, &give_back)
             }));
             batches.push(Batches { sender, returned, rows: Vec::with_capacity(BATCH_ROWS) });
         }
@@ -199,26 +262,21 @@ fn encoder_of(produit: Produit) -> usize {
     }
 }
 
-/// The Parquet output of `partition`.
-fn open(outputs: &ShardOutputs<'_>, partition: Partition) -> io::Result<Output> {
-    outputs
-        .partition(&partition.folder())?
-        .ok_or_else(|| io::Error::other("the dataset has no Parquet layer"))
-}
-
 /// Encodes the rows received until the empty batch that ends them, giving each encoded batch
-/// back, emptied, through `give_back`; without that end (the walk failed), stops without
-/// finishing a file.
+/// back, emptied, through `give_back`, then the change events of encoder `encoder`'s
+/// products; without that end (the walk failed), stops without finishing a file.
 fn encode_received(
     outputs: &ShardOutputs<'_>,
+    changes: &[Change],
+    encoder: usize,
     rows: &Receiver<Vec<Mouvement>>,
     give_back: &SyncSender<Vec<Mouvement>>,
 ) -> io::Result<Vec<PartitionFiles>> {
-    let mut parquet = PartitionedWriter::new(|partition: Partition| open(outputs, partition))?;
+    let mut parquet = Encoder::new(outputs)?;
     loop {
         let mut batch = rows.recv().map_err(|_| io::Error::other(Stopped))?;
         if batch.is_empty() {
-            return finish(parquet);
+            return parquet.finish(changes, |produit| encoder_of(produit) == encoder);
         }
         for row in &batch {
             parquet.push(row)?;
@@ -229,15 +287,16 @@ fn encode_received(
     }
 }
 
-/// Finishes every file of `parquet`; returns each one's partition index and entries.
-fn finish<F>(parquet: PartitionedWriter<Output, F>) -> io::Result<Vec<PartitionFiles>>
+/// Finishes every file of `parquet` (a data file's entry keeps its `stats`); returns each
+/// one's partition index and entries.
+fn finish<F>(parquet: PartitionedWriter<Output, F>, stats: bool) -> io::Result<Vec<PartitionFiles>>
 where
     F: FnMut(Partition) -> io::Result<Output>,
 {
     let mut files = Vec::new();
     for file in parquet.finish()? {
-        let stats = file.stats.delta_json();
-        files.push((file.partition.index(), file.inner.finish(file.stats.rows, Some(&stats))?));
+        let json = stats.then(|| file.stats.delta_json());
+        files.push((file.partition.index(), file.inner.finish(file.stats.rows, json.as_deref())?));
     }
     Ok(files)
 }

@@ -6,8 +6,8 @@ use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
 use mouvements_lakehouse::Partition;
-use mouvements_lakehouse::delta::{self, DataFile, Table, checkpoint};
-use mouvements_sink::{Dataset, FileEntry, TableCheckpoint, TableLog, layout};
+use mouvements_lakehouse::delta::{self, ChangeDataFile, DataFile, Table, checkpoint};
+use mouvements_sink::{FileEntry, Manifest, TableCheckpoint, TableLog, layout};
 
 use crate::generate::TOOL;
 
@@ -39,8 +39,8 @@ impl DeltaLog {
     }
 }
 
-/// A data file of the table, from its entry in the manifest.
-fn data_file(file: &FileEntry) -> Result<DataFile, String> {
+/// A file's path relative to the table folder, and its partition, from its manifest entry.
+fn table_path(file: &FileEntry) -> Result<(&str, Partition), String> {
     let folder = format!("{}/", layout::DELTA);
     let path = file.path.strip_prefix(&folder).ok_or_else(|| format!("{} is not in {folder}", file.path))?;
     let partition = file
@@ -48,19 +48,29 @@ fn data_file(file: &FileEntry) -> Result<DataFile, String> {
         .as_deref()
         .and_then(Partition::parse)
         .ok_or_else(|| format!("{} has no partition", file.path))?;
+    Ok((path, partition))
+}
+
+/// A data file of the table, from its entry in the manifest.
+fn data_file(file: &FileEntry) -> Result<DataFile, String> {
+    let (path, partition) = table_path(file)?;
     let stats = file.stats.clone().ok_or_else(|| format!("{} has no statistics", file.path))?;
     Ok(DataFile { path: path.to_owned(), partition, size: file.bytes, stats })
 }
 
+/// A change data file of the table, from its entry in the manifest.
+fn change_data_file(file: &FileEntry) -> Result<ChangeDataFile, String> {
+    let (path, partition) = table_path(file)?;
+    Ok(ChangeDataFile { path: path.to_owned(), partition, size: file.bytes })
+}
+
 impl TableLog for DeltaLog {
-    fn next_commit(
-        &self,
-        log: &[(u64, Bytes)],
-        dataset: &Dataset,
-        files: &[&FileEntry],
-    ) -> Result<Option<Vec<u8>>, String> {
-        let files = files.iter().map(|f| data_file(f)).collect::<Result<Vec<_>, _>>()?;
-        Ok(delta::next_commit(&self.table(log)?, &dataset.uuid(), &files, TOOL))
+    fn next_commit(&self, log: &[(u64, Bytes)], manifest: &Manifest) -> Result<Option<Vec<u8>>, String> {
+        let files = manifest.table_files().into_iter().map(data_file).collect::<Result<Vec<_>, _>>()?;
+        let latest = manifest.latest();
+        let change_data = latest.change_data_files().map(change_data_file).collect::<Result<Vec<_>, _>>()?;
+        let table = self.table(log)?;
+        Ok(delta::next_commit(&table, &latest.dataset.uuid(), &files, &change_data, TOOL))
     }
 
     fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String> {
@@ -104,7 +114,7 @@ mod tests {
             files.push(file(n + 1));
             let table =
                 delta::replay(&log.iter().map(|(v, b)| (*v, b.as_ref())).collect::<Vec<_>>()).unwrap();
-            log.push((n, Bytes::from(delta::next_commit(&table, "id", &files, "test").unwrap())));
+            log.push((n, Bytes::from(delta::next_commit(&table, "id", &files, &[], "test").unwrap())));
         }
         let full = delta::replay(&log.iter().map(|(v, b)| (*v, b.as_ref())).collect::<Vec<_>>()).unwrap();
         let cached = DeltaLog::default();

@@ -17,6 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::append::NextLoad;
 use crate::control::{Control, Level};
 use crate::delta_log::DeltaLog;
+use crate::merge::Merge;
 use crate::options::derived_run_id;
 use crate::{GenerateOptions, JobError, Task, append, compose};
 
@@ -87,8 +88,7 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
     let run_id = options.run_id.clone().unwrap_or_else(|| derived_run_id(&dataset));
     // The generator's tables take 20 ms of one core to compile, and a load's changes are
     // drawn from the history before it: done while the lake is prepared.
-    let compiling =
-        std::thread::spawn(move || (Generator::new(dataset.generator), changes_of_load(&history, &dataset)));
+    let compiling = std::thread::spawn(move || Load::new(&history, dataset));
     let plans = mouvements_generator::plan::shards(dataset.generator.rows(), dataset.shards);
     let owned: Vec<u32> = plans.iter().map(|s| s.index).filter(|s| options.task.owns(*s)).collect();
     let request = RunRequest {
@@ -105,10 +105,11 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         prepared = lake.prepare(request) => Arc::new(prepared?),
         () = control.cancelled() => return Err(JobError::Interrupted),
     };
-    let (generator, changes) = compiling
-        .join()
-        .map_err(|_| JobError::Runtime("the generator's tables could not be compiled".into()))?;
-    let (generator, changes) = (Arc::new(generator), Arc::new(changes));
+    let load = Arc::new(
+        compiling
+            .join()
+            .map_err(|_| JobError::Runtime("the generator's tables could not be compiled".into()))?,
+    );
     let todo: Vec<ShardPlan> = plans.into_iter().filter(|s| run.todo().contains(&s.index)).collect();
     let rows: u64 = todo.iter().map(|s| s.rows.end - s.rows.start).sum();
     control.set_total(rows);
@@ -127,7 +128,7 @@ pub async fn generate(options: &GenerateOptions, control: &Arc<Control>) -> Resu
         ],
     );
 
-    let mut written = write_shards(&run, &generator, &changes, todo, options.threads, control).await?;
+    let mut written = write_shards(&run, &load, todo, options.threads, control).await?;
     written.sort_unstable_by_key(|(index, _)| *index);
 
     let outcome = run.commit(TOOL).await?;
@@ -204,17 +205,6 @@ async fn resolve_dataset(
     }
 }
 
-/// The change events `dataset` delivers, drawn from the loads of the window before it (none
-/// for a load without changes).
-fn changes_of_load(history: &[Dataset], dataset: &Dataset) -> Vec<Change> {
-    let settings: Vec<LoadSettings> = history
-        .iter()
-        .chain(std::iter::once(dataset))
-        .map(|d| LoadSettings { config: d.generator, change_rate: d.changes })
-        .collect();
-    changes::load_changes(&settings, history.len())
-}
-
 /// Writes the shards on `threads` worker threads of their own, each taking the next shard
 /// when it is done with one; returns each shard written with its stored bytes. The workers
 /// are long-lived threads rather than tasks on the runtime's blocking pool: a shard's
@@ -222,8 +212,7 @@ fn changes_of_load(history: &[Dataset], dataset: &Dataset) -> Vec<Change> {
 /// pool thread (the default run peaked at 2x its live memory with the pool).
 async fn write_shards(
     run: &Arc<Run>,
-    generator: &Arc<Generator>,
-    changes: &Arc<Vec<Change>>,
+    load: &Arc<Load>,
     todo: Vec<ShardPlan>,
     threads: usize,
     control: &Arc<Control>,
@@ -236,8 +225,7 @@ async fn write_shards(
     for _ in 0..threads {
         let worker = ShardWorker {
             run: Arc::clone(run),
-            generator: Arc::clone(generator),
-            changes: Arc::clone(changes),
+            load: Arc::clone(load),
             control: Arc::clone(control),
             cancel: Arc::clone(&cancel),
             queue: Arc::clone(&queue),
@@ -304,11 +292,32 @@ async fn write_shards(
 
 /// A worker thread: takes shards from the queue until it is empty or the run is stopped (a
 /// shard failed, or Ctrl-C: the shard in progress aborts its uploads).
+/// What every shard of the load is written from.
+struct Load {
+    generator: Generator,
+    /// The load's change events, every shard's.
+    changes: Vec<Change>,
+    /// The Delta files of earlier loads those events change.
+    merge: Merge,
+}
+
+impl Load {
+    /// The load `dataset` after the loads of `history`: its generator, the change events it
+    /// delivers (drawn from the loads of the window before it; none for a load without
+    /// changes) and the rewrites they make.
+    fn new(history: &[Dataset], dataset: Dataset) -> Load {
+        let loads: Vec<Dataset> = history.iter().copied().chain(std::iter::once(dataset)).collect();
+        let settings: Vec<LoadSettings> =
+            loads.iter().map(|d| LoadSettings { config: d.generator, change_rate: d.changes }).collect();
+        let changes = changes::load_changes(&settings, history.len());
+        let merge = Merge::plan(&loads, &changes);
+        Load { generator: Generator::new(dataset.generator), changes, merge }
+    }
+}
+
 struct ShardWorker {
     run: Arc<Run>,
-    generator: Arc<Generator>,
-    /// The load's change events, every shard's.
-    changes: Arc<Vec<Change>>,
+    load: Arc<Load>,
     control: Arc<Control>,
     cancel: Arc<AtomicBool>,
     queue: Arc<Mutex<VecDeque<ShardPlan>>>,
@@ -336,8 +345,17 @@ impl ShardWorker {
             let index = shard.index;
             let split = self.split_layers && last;
             let written = self.run.write_shard(index, &self.handle, &self.cancel, |outputs| {
-                let changes = changes::shard_changes(&self.changes, shard.index, self.run.dataset().shards);
-                compose::write_shard(&self.generator, &shard, changes, outputs, &self.control, split)
+                let load = &*self.load;
+                let changes = changes::shard_changes(&load.changes, shard.index, self.run.dataset().shards);
+                compose::write_shard(
+                    &load.generator,
+                    &shard,
+                    changes,
+                    &load.merge,
+                    outputs,
+                    &self.control,
+                    split,
+                )
             });
             if results.send(written.map(|entry| (index, entry))).is_err() {
                 return;

@@ -39,6 +39,7 @@ mod delta_log;
 mod error;
 mod generate;
 mod guide;
+mod merge;
 pub mod options;
 mod verify;
 

@@ -64,7 +64,7 @@ fn struct_column(children: Vec<(&str, ArrayRef)>, valid: Vec<bool>) -> Result<Ar
 pub fn write(table: &Table) -> Result<Checkpoint, LogError> {
     let version = table.version.ok_or_else(|| LogError("an empty log has no checkpoint".into()))?;
     let rows = 2 + table.active.len();
-    let protocol = protocol_column(rows)?;
+    let protocol = protocol_column(table.writer_version.unwrap_or(WRITER_VERSION), rows)?;
     let meta_data = meta_data_column(table, version, rows)?;
     let add = add_column(table, rows)?;
     let columns = [("protocol", protocol), ("metaData", meta_data), ("add", add)];
@@ -92,10 +92,10 @@ fn only(rows: usize, row: usize) -> Vec<bool> {
 }
 
 /// The `protocol` column: row 0.
-fn protocol_column(rows: usize) -> Result<ArrayRef, LogError> {
+fn protocol_column(writer_version: u64, rows: usize) -> Result<ArrayRef, LogError> {
     let (mut reader, mut writer) = (Int32Builder::new(), Int32Builder::new());
     reader.append_value(READER_VERSION as i32);
-    writer.append_value(WRITER_VERSION as i32);
+    writer.append_value(writer_version as i32);
     for _ in 1..rows {
         reader.append_null();
         writer.append_null();
@@ -129,6 +129,10 @@ fn meta_data_column(table: &Table, version: u64, rows: usize) -> Result<ArrayRef
         if row == 1 {
             provider.append_value("parquet");
             options.append(true).map_err(|e| LogError(e.to_string()))?;
+            for (key, value) in &table.configuration {
+                configuration.keys().append_value(key);
+                configuration.values().append_value(value);
+            }
             configuration.append(true).map_err(|e| LogError(e.to_string()))?;
             for column in &table.partition_columns {
                 partition_columns.values().append_value(column);
@@ -262,12 +266,13 @@ mod tests {
             size,
             stats: "{\"numRecords\":1}".into(),
         };
-        let v0 = next_commit(&Table::default(), "id", &[file("a.parquet", 10)], "test").unwrap();
+        let v0 = next_commit(&Table::default(), "id", &[file("a.parquet", 10)], &[], "test").unwrap();
         let log = [(0, v0.as_slice())];
         let v1 = next_commit(
             &replay(&log).unwrap(),
             "id",
             &[file("a.parquet", 10), file("b.parquet", 20)],
+            &[],
             "test",
         )
         .unwrap();

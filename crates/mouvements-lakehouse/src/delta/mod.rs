@@ -1,9 +1,14 @@
 //! The Delta log (PROTOCOL.md of delta-io/delta), written by hand: reader version 1, writer
-//! version 2. Version 0 holds `protocol`, `metaData` and one `add` per data file; an appended
-//! load commits the next version with only the `add`s of its files (a blind append, as
-//! Spark's `mode("append")`); an overwrite commits a `remove` for every file it replaces and
-//! an `add` for every new one, as Spark's `mode("overwrite")` does, so readers of the old
-//! version keep working and time travel shows every version. Every
+//! version 4, Change Data Feed on (`delta.enableChangeDataFeed`). Version 0 holds `protocol`,
+//! `metaData` and one `add` per data file; an appended load commits the next version with only
+//! the `add`s of its files (a blind append, as Spark's `mode("append")`: Change Data Feed
+//! readers take its adds as inserts); a load with change events commits a merge, as Spark's
+//! `MERGE` does: a `remove` and an `add` for every file it rewrites, the `add`s of its new
+//! files, and a `cdc` action for every change data file (`_change_data/`, the version's
+//! inserts, update pre- and post-images and deletes); an overwrite commits a `remove` for every
+//! file it replaces and an `add` for every new one, as Spark's `mode("overwrite")` does, so
+//! readers of the old version keep working and time travel shows every version. A table
+//! written with writer version 2 (before the feed) is upgraded by its next commit. Every
 //! [`checkpoint::INTERVAL`] versions a checkpoint holds the table's state ([`checkpoint`]).
 //! Nothing in it depends on the clock or on randomness: `modificationTime` is fixed and
 //! removes carry no `deletionTimestamp`.
@@ -21,8 +26,19 @@ pub mod checkpoint;
 
 /// The reader and writer versions this crate reads and writes.
 pub const READER_VERSION: u64 = 1;
-/// See [`READER_VERSION`].
-pub const WRITER_VERSION: u64 = 2;
+/// See [`READER_VERSION`]: 4 is the first with Change Data Feed.
+pub const WRITER_VERSION: u64 = 4;
+
+/// The table properties of every table this crate writes.
+pub const CONFIGURATION: [(&str, &str); 1] = [("delta.enableChangeDataFeed", "true")];
+
+/// [`CONFIGURATION`] as a map.
+pub fn configuration() -> BTreeMap<String, String> {
+    CONFIGURATION.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+/// The folder of the change data files, inside the table folder.
+pub const CHANGE_DATA: &str = "_change_data";
 
 /// The `modificationTime` of every `add`: fixed, so the log has no wall-clock time in it.
 pub const MODIFICATION_TIME: i64 = 0;
@@ -60,6 +76,17 @@ pub struct DataFile {
     pub stats: String,
 }
 
+/// A change data file of a commit (in [`CHANGE_DATA`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeDataFile {
+    /// Path relative to the table folder (`_change_data/pays=FR/produit=santé/cdc-….parquet`).
+    pub path: String,
+    /// Its partition.
+    pub partition: Partition,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
 /// A file the latest version holds, as its `add` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveFile {
@@ -82,6 +109,10 @@ pub struct Table {
     pub schema: Option<String>,
     /// The latest partition columns.
     pub partition_columns: Vec<String>,
+    /// The latest table properties (`metaData.configuration`).
+    pub configuration: BTreeMap<String, String>,
+    /// The latest protocol's writer version.
+    pub writer_version: Option<u64>,
     /// Files of the latest version, by path (decoded, relative to the table folder).
     pub active: BTreeMap<String, ActiveFile>,
     /// Every file any version added: older versions' readers may still read them.
@@ -97,6 +128,8 @@ pub struct VersionChange {
     pub added: BTreeSet<String>,
     /// Files removed.
     pub removed: BTreeSet<String>,
+    /// Change data files (`cdc` actions), with their sizes.
+    pub change_data: BTreeMap<String, u64>,
 }
 
 /// Why a log cannot be read or extended.
@@ -154,6 +187,8 @@ struct Action<'a> {
     add: Option<AddAction<'a>>,
     #[serde(borrow)]
     remove: Option<RemoveAction<'a>>,
+    #[serde(borrow)]
+    cdc: Option<CdcAction<'a>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -170,6 +205,8 @@ struct MetaDataAction<'a> {
     id: Cow<'a, str>,
     schema_string: String,
     partition_columns: Vec<String>,
+    #[serde(default)]
+    configuration: BTreeMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -188,6 +225,13 @@ struct RemoveAction<'a> {
     path: Cow<'a, str>,
 }
 
+#[derive(serde::Deserialize)]
+struct CdcAction<'a> {
+    #[serde(borrow)]
+    path: Cow<'a, str>,
+    size: u64,
+}
+
 /// Applies one line's actions to the table.
 fn apply(table: &mut Table, action: Action, change: &mut VersionChange) -> Result<(), String> {
     if let Some(protocol) = action.protocol {
@@ -197,11 +241,13 @@ fn apply(table: &mut Table, action: Action, change: &mut VersionChange) -> Resul
                 "protocol {reader}/{writer}: this tool reads {READER_VERSION} and writes {WRITER_VERSION}"
             ));
         }
+        table.writer_version = Some(writer);
     }
     if let Some(meta) = action.meta_data {
         table.id = Some(meta.id.into_owned());
         table.schema = Some(meta.schema_string);
         table.partition_columns = meta.partition_columns;
+        table.configuration = meta.configuration;
     }
     if let Some(add) = action.add {
         let path = decode(&add.path)?;
@@ -217,12 +263,22 @@ fn apply(table: &mut Table, action: Action, change: &mut VersionChange) -> Resul
         table.active.remove(&path);
         change.removed.insert(path);
     }
+    if let Some(cdc) = action.cdc {
+        change.change_data.insert(decode(&cdc.path)?, cdc.size);
+    }
     Ok(())
 }
 
 /// The next commit for a table (as [`replay`] reads its log) that must hold exactly `files`,
-/// or `None` when its latest version already does. `engine` names the writer in `commitInfo`.
-pub fn next_commit(table: &Table, table_id: &str, files: &[DataFile], engine: &str) -> Option<Vec<u8>> {
+/// or `None` when its latest version already does. With `change_data`, the commit is a merge
+/// whose Change Data Feed those files hold. `engine` names the writer in `commitInfo`.
+pub fn next_commit(
+    table: &Table,
+    table_id: &str,
+    files: &[DataFile],
+    change_data: &[ChangeDataFile],
+    engine: &str,
+) -> Option<Vec<u8>> {
     let ours: BTreeMap<&str, u64> = files.iter().map(|f| (f.path.as_str(), f.size)).collect();
     let holds = table.active.len() == ours.len()
         && table.active.iter().all(|(path, file)| ours.get(path.as_str()) == Some(&file.size));
@@ -237,25 +293,39 @@ pub fn next_commit(table: &Table, table_id: &str, files: &[DataFile], engine: &s
         (Some(_), false) => "Overwrite",
     };
     let partition_by = serde_json::to_string(&PARTITION_COLUMNS).expect("strings serialise");
-    let mut lines = vec![json!({ "commitInfo": {
-        "operation": "WRITE",
-        "operationParameters": { "mode": mode, "partitionBy": partition_by },
-        "isBlindAppend": removes.is_empty(),
-        "engineInfo": engine,
-    }})];
-    if table.version.is_none() {
+    let commit_info = if change_data.is_empty() {
+        json!({
+            "operation": "WRITE",
+            "operationParameters": { "mode": mode, "partitionBy": partition_by },
+            "isBlindAppend": removes.is_empty(),
+            "engineInfo": engine,
+        })
+    } else {
+        json!({
+            "operation": "MERGE",
+            "operationParameters": { "predicate": "target.id_mouvement = source.id_mouvement" },
+            "isBlindAppend": false,
+            "engineInfo": engine,
+        })
+    };
+    let mut lines = vec![json!({ "commitInfo": commit_info })];
+    if table.writer_version != Some(WRITER_VERSION) {
         lines.push(
             json!({ "protocol": { "minReaderVersion": READER_VERSION, "minWriterVersion": WRITER_VERSION } }),
         );
     }
     let schema = schema_string();
-    if table.schema.as_deref() != Some(&schema) || table.partition_columns != PARTITION_COLUMNS {
+    let configuration = configuration();
+    if table.schema.as_deref() != Some(&schema)
+        || table.partition_columns != PARTITION_COLUMNS
+        || table.configuration != configuration
+    {
         lines.push(json!({ "metaData": {
             "id": table.id.as_deref().unwrap_or(table_id),
             "format": { "provider": "parquet", "options": {} },
             "schemaString": schema,
             "partitionColumns": PARTITION_COLUMNS,
-            "configuration": {},
+            "configuration": configuration,
         }}));
     }
     for (path, file) in removes {
@@ -277,6 +347,14 @@ pub fn next_commit(table: &Table, table_id: &str, files: &[DataFile], engine: &s
             "modificationTime": MODIFICATION_TIME,
             "dataChange": true,
             "stats": file.stats,
+        }}));
+    }
+    for file in change_data {
+        lines.push(json!({ "cdc": {
+            "path": encode(&file.path),
+            "partitionValues": { "pays": file.partition.pays.label(), "produit": file.partition.produit.label() },
+            "size": file.size,
+            "dataChange": false,
         }}));
     }
     let mut bytes = Vec::new();
@@ -345,9 +423,14 @@ mod tests {
 
     #[test]
     fn a_first_commit_creates_the_table_and_an_overwrite_replaces_its_files() {
-        let v0 =
-            next_commit(&Table::default(), "id-1", &[file("a.parquet", 10), file("b.parquet", 20)], "test")
-                .unwrap();
+        let v0 = next_commit(
+            &Table::default(),
+            "id-1",
+            &[file("a.parquet", 10), file("b.parquet", 20)],
+            &[],
+            "test",
+        )
+        .unwrap();
         let text = String::from_utf8(v0.clone()).unwrap();
         assert!(text.contains("\"minReaderVersion\":1") && text.contains("\"id\":\"id-1\""), "{text}");
         let table = replay(&as_log(std::slice::from_ref(&v0))).unwrap();
@@ -357,9 +440,9 @@ mod tests {
         // The same files again: nothing to commit.
         let same = [file("a.parquet", 10), file("b.parquet", 20)];
         let table = replay(&as_log(std::slice::from_ref(&v0))).unwrap();
-        assert_eq!(next_commit(&table, "id-2", &same, "test"), None);
+        assert_eq!(next_commit(&table, "id-2", &same, &[], "test"), None);
 
-        let v1 = next_commit(&table, "id-2", &[file("c.parquet", 30)], "test").unwrap();
+        let v1 = next_commit(&table, "id-2", &[file("c.parquet", 30)], &[], "test").unwrap();
         let text = String::from_utf8(v1.clone()).unwrap();
         assert_eq!(text.matches("\"remove\"").count(), 2, "{text}");
         assert!(!text.contains("metaData"), "the table keeps its id and schema: {text}");
@@ -371,12 +454,61 @@ mod tests {
     }
 
     #[test]
+    fn a_merge_rewrites_files_and_announces_its_change_data() {
+        let v0 =
+            next_commit(&Table::default(), "id", &[file("a.parquet", 10), file("b.parquet", 20)], &[], "t")
+                .unwrap();
+        let text = String::from_utf8(v0.clone()).unwrap();
+        assert!(
+            text.contains("\"minWriterVersion\":4")
+                && text.contains("\"delta.enableChangeDataFeed\":\"true\"")
+        );
+        let table = replay(&as_log(std::slice::from_ref(&v0))).unwrap();
+        let partition = Partition { pays: Pays::Fr, produit: Produit::Sante };
+        let cdc =
+            ChangeDataFile { path: format!("{CHANGE_DATA}/{partition}/cdc-0.parquet"), partition, size: 7 };
+        let files = [file("a2.parquet", 11), file("b.parquet", 20), file("c.parquet", 30)];
+        let v1 = next_commit(&table, "id", &files, std::slice::from_ref(&cdc), "t").unwrap();
+        let text = String::from_utf8(v1.clone()).unwrap();
+        assert!(
+            text.contains("\"operation\":\"MERGE\"") && text.contains("\"isBlindAppend\":false"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("protocol") && !text.contains("metaData"),
+            "the table is already at the feed's versions: {text}"
+        );
+        assert_eq!((text.matches("\"remove\"").count(), text.matches("\"add\"").count()), (1, 2), "{text}");
+        let table = replay(&as_log(&[v0, v1])).unwrap();
+        assert_eq!(table.versions[&1].change_data[&cdc.path], 7);
+        assert_eq!(table.active.len(), 3);
+    }
+
+    #[test]
+    fn a_table_of_writer_version_2_is_upgraded_by_its_next_commit() {
+        let old = concat!(
+            r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}"#,
+            "\n",
+            r#"{"metaData":{"id":"x","format":{"provider":"parquet","options":{}},"schemaString":"{}","partitionColumns":["pays","produit"],"configuration":{}}}"#,
+            "\n"
+        );
+        let table = replay(&[(0, old.as_bytes())]).unwrap();
+        assert_eq!(table.writer_version, Some(2));
+        let v1 = next_commit(&table, "y", &[file("a.parquet", 1)], &[], "t").unwrap();
+        let text = String::from_utf8(v1.clone()).unwrap();
+        assert!(text.contains("\"minWriterVersion\":4") && text.contains("\"id\":\"x\""), "{text}");
+        let table = replay(&[(0, old.as_bytes()), (1, v1.as_slice())]).unwrap();
+        assert_eq!((table.writer_version, table.configuration), (Some(WRITER_VERSION), configuration()));
+    }
+
+    #[test]
     fn hostile_logs_are_refused_with_the_reason() {
         for (bad, needle) in [
             (&b"{not json"[..], "line 1"),
             (b"[1,2]", "not a JSON object"),
             (b"{\"add\":{\"size\":1}}", "missing field `path`"),
             (b"{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7}}", "protocol 3/7"),
+            (b"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":5}}", "protocol 1/5"),
             (b"\xff", "not UTF-8"),
         ] {
             let err = replay(&[(0, bad)]).unwrap_err().to_string();

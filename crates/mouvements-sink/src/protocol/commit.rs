@@ -10,8 +10,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::survey::{Survey, by_shard};
 use super::{Run, Step};
-use crate::manifest::{FileEntry, Load, Manifest, ShardEntry};
-use crate::{Dataset, Layer, SinkError, layout};
+use crate::manifest::{Load, Manifest, ShardEntry};
+use crate::{Layer, SinkError, layout};
 
 /// Deletes at once: enough to hide a store's latency.
 const CONCURRENT_DELETES: usize = 32;
@@ -20,14 +20,10 @@ const CONCURRENT_DELETES: usize = 32;
 /// returns; it knows the format. Log entries are untrusted input.
 pub trait TableLog: Send + Sync {
     /// The next commit, given the log's entries `(version, bytes)` in version order and the
-    /// dataset's data files in the table, or `None` when the table's latest version already
-    /// holds exactly these files.
-    fn next_commit(
-        &self,
-        log: &[(u64, Bytes)],
-        dataset: &Dataset,
-        files: &[&FileEntry],
-    ) -> Result<Option<Vec<u8>>, String>;
+    /// manifest whose latest load it commits (the table must hold the manifest's
+    /// [`table_files`](Manifest::table_files), and a merge records the load's change data
+    /// files), or `None` when the table's latest version already holds exactly these files.
+    fn next_commit(&self, log: &[(u64, Bytes)], manifest: &Manifest) -> Result<Option<Vec<u8>>, String>;
 
     /// The data files any version of the log refers to, relative to the table's folder.
     fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String>;
@@ -122,12 +118,8 @@ impl Run {
         };
         let log = if self.dataset.layers.contains(Layer::Delta) {
             let log = self.read_log().await?;
-            let delta_files: Vec<&FileEntry> = manifest.layer_files(Layer::Delta).collect();
             let latest = log.last().map(|(v, _)| *v);
-            let next = self
-                .table_log()?
-                .next_commit(&log, &self.dataset, &delta_files)
-                .map_err(|r| self.log_error(r))?;
+            let next = self.table_log()?.next_commit(&log, &manifest).map_err(|r| self.log_error(r))?;
             let version = match (next, latest) {
                 (None, Some(latest)) => latest,
                 (Some(_), Some(latest)) => latest + 1,
@@ -225,8 +217,7 @@ impl Run {
             lake.faults.after(Step::StagingMarked)?;
         }
         if self.dataset.layers.contains(Layer::Delta) {
-            let files: Vec<&FileEntry> = manifest.layer_files(Layer::Delta).collect();
-            let log = self.commit_table(&files).await?;
+            let log = self.commit_table(manifest).await?;
             lake.faults.after(Step::DeltaCommitted)?;
             self.checkpoint_table(&log).await?;
         }
@@ -271,15 +262,15 @@ impl Run {
         objects.put(layout::LAST_CHECKPOINT, Bytes::from(checkpoint.last)).await
     }
 
-    /// Creates the next Delta commit unless the table already holds exactly `files`; returns
+    /// Creates the next Delta commit unless the table already holds the manifest's files; returns
     /// the log with it. If another writer created that version first, the log is read again:
     /// it must now hold this dataset (another task of the run committed it).
-    async fn commit_table(&self, files: &[&FileEntry]) -> Result<Vec<(u64, Bytes)>, SinkError> {
+    async fn commit_table(&self, manifest: &Manifest) -> Result<Vec<(u64, Bytes)>, SinkError> {
         let table_log = self.table_log()?;
         let mut retried = false;
         loop {
             let mut log = self.read_log().await?;
-            let next = table_log.next_commit(&log, &self.dataset, files).map_err(|r| self.log_error(r))?;
+            let next = table_log.next_commit(&log, manifest).map_err(|r| self.log_error(r))?;
             let Some(bytes) = next else { return Ok(log) };
             let version = log.last().map_or(0, |(v, _)| v + 1);
             let bytes = Bytes::from(bytes);

@@ -39,6 +39,7 @@ pub struct Output {
     writer: ObjectWriter,
     files: Vec<(String, Option<Layer>)>,
     partition: Option<String>,
+    replaces: Option<String>,
 }
 
 impl Output {
@@ -58,6 +59,7 @@ impl Output {
                 bytes: receipt.bytes,
                 crc32c: crc32c.clone(),
                 stats: stats.filter(|_| layer == Some(Layer::Delta)).map(str::to_owned),
+                replaces: self.replaces.clone(),
             })
             .collect())
     }
@@ -86,7 +88,7 @@ impl ShardOutputs<'_> {
         let writer = objects
             .writer(&names, gzip, shape, &self.handle, Arc::clone(&self.cancel))
             .map_err(io::Error::other)?;
-        Ok(Output { writer, files, partition })
+        Ok(Output { writer, files, partition, replaces: None })
     }
 
     /// The raw CSV shard (gzip-compressed for `csv-gz`), when the dataset has the raw layer.
@@ -115,6 +117,30 @@ impl ShardOutputs<'_> {
             return Ok(None);
         }
         self.open(vec![(layout::changes(self.index, dataset), None)], false, None).map(Some)
+    }
+
+    /// Whether the load's change events go into the Delta table: it carries some, and the
+    /// dataset has the delta layer.
+    pub fn merges(&self) -> bool {
+        let dataset = &self.run.dataset;
+        dataset.changes > 0.0 && dataset.layers.contains(Layer::Delta)
+    }
+
+    /// The shard's change data file of one partition (the Delta table's Change Data Feed), when
+    /// the load [`merges`](Self::merges).
+    pub fn change_data(&self, partition: &str) -> io::Result<Option<Output>> {
+        if !self.merges() {
+            return Ok(None);
+        }
+        let name = layout::change_data_file(partition, self.index, &self.run.dataset);
+        self.open(vec![(name, Some(Layer::Delta))], false, Some(partition.to_owned())).map(Some)
+    }
+
+    /// A Delta data file of an earlier load rewritten with this load's change events: `path`
+    /// (from [`layout::rewritten_file`]) in `partition`, replacing the file `replaces`.
+    pub fn rewrite(&self, path: String, partition: &str, replaces: String) -> io::Result<Output> {
+        let output = self.open(vec![(path, Some(Layer::Delta))], false, Some(partition.to_owned()))?;
+        Ok(Output { replaces: Some(replaces), ..output })
     }
 
     /// Whether the dataset has a Parquet layer (staging or delta).
