@@ -51,25 +51,22 @@ def test_an_append_is_the_cli_append_byte_for_byte(tmp_path: Path, cli: str) -> 
 
 
 def test_changes_are_the_cli_changes_byte_for_byte_and_refused_without_an_append(tmp_path: Path, cli: str) -> None:
-    first = dict(rows=20_000, shards=2, month="2025-01", layers="raw")
+    first = dict(rows=20_000, shards=2, month="2025-01")
     mouvements.generate(tmp_path / "api", **first)
     mouvements.generate(tmp_path / "api", rows=20_000, shards=3, mode="append", changes=0.02)
-    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "2", "--month", "2025-01",
-            "--layers", "raw", "-q")
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "2", "--month", "2025-01", "-q")
     run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "3", "--append",
             "--changes", "0.02", "-q")
     api, ours = tree(tmp_path / "api"), tree(tmp_path / "cli")
     feed = sorted(name for name in api if name.startswith("raw/changes/"))
-    assert len(feed) == 3 and sorted(api) == sorted(ours)
+    merged = [name for name in api if "-changed-load00001" in name or "/_change_data/" in name]
+    assert len(feed) == 3 and merged and sorted(api) == sorted(ours)
     for name in api:
         assert api[name] == ours[name], name
     changes = mouvements.verify(tmp_path / "api").as_dict()["changes"]
     assert changes["updates"] + changes["deletes"] == 400
     with pytest.raises(mouvements.ArgumentError, match="changes: an appended load carries changes"):
         mouvements.generate(tmp_path / "other", rows=1_000, shards=1, changes=0.01)
-    with pytest.raises(mouvements.ArgumentError, match="--layers raw"):
-        mouvements.generate(tmp_path / "full", rows=1_000, shards=1)
-        mouvements.generate(tmp_path / "full", rows=1_000, shards=1, mode="append", changes=0.01)
 
 
 def test_the_summary_has_the_fields_of_generate_json(tmp_path: Path, cli: str) -> None:
@@ -170,3 +167,41 @@ def test_a_progress_callback_that_raises_stops_the_run(tmp_path: Path) -> None:
     assert not (tmp_path / "raw" / "_SUCCESS").exists()
     summary = mouvements.generate(tmp_path, rows=2_000_000, shards=2, mode="resume")
     assert summary.status == "committed"
+
+
+def test_the_change_data_feed_holds_each_loads_rows_and_events(tmp_path: Path) -> None:
+    import csv
+    import urllib.parse
+    from collections import Counter
+
+    import deltalake
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = tmp_path / "lake"
+    mouvements.generate(base, rows=20_000, shards=2, month="2025-01")
+    mouvements.generate(base, rows=20_000, shards=2, mode="append", changes=0.02)
+    mouvements.generate(base, rows=20_000, shards=3, mode="append", changes=0.02)
+    table = base / "delta" / "mouvements"
+    for version in (1, 2):
+        log = (table / "_delta_log" / f"{version:020}.json").read_text(encoding="utf-8").splitlines()
+        actions = [json.loads(line) for line in log]
+        assert actions[0]["commitInfo"]["operation"] == "MERGE"
+        cdc = [a["cdc"] for a in actions if "cdc" in a]
+        feed = pa.concat_tables(pq.read_table(table / urllib.parse.unquote(c["path"])) for c in cdc).to_pylist()
+        events = []
+        for name in sorted((base / "raw" / "changes").glob(f"changes-load{version:05}-*.csv")):
+            with name.open(encoding="utf-8", newline="") as f:
+                events.extend(csv.DictReader(f))
+        updates = {(e["id_mouvement"], e["montant"]) for e in events if e["change_type"] == "update"}
+        deletes = {e["id_mouvement"] for e in events if e["change_type"] == "delete"}
+        kinds = Counter(r["_change_type"] for r in feed)
+        assert kinds == {"insert": 20_000, "update_preimage": len(updates), "update_postimage": len(updates),
+                         "delete": len(deletes)}, kinds
+        assert {(r["id_mouvement"], str(r["montant"])) for r in feed if r["_change_type"] == "update_postimage"} == updates
+        assert {r["id_mouvement"] for r in feed if r["_change_type"] == "delete"} == deletes
+    # The readers agree with verify on the merged state, and every version still reads.
+    live = mouvements.verify(base).as_dict()["changes"]["live_rows"]
+    assert deltalake.DeltaTable(table).to_pyarrow_table().num_rows == live == pl.read_delta(str(table)).height
+    assert [deltalake.DeltaTable(table, version=v).to_pyarrow_table().num_rows for v in (0, 1)][0] == 20_000

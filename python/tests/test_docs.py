@@ -49,4 +49,4 @@ def test_the_change_feeds_merge_runs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     scope: dict = {}
     for code in snippets:
         exec(compile(code, "docs/history.md", "exec"), scope)  # noqa: S102 - the guide's own code
-    assert scope["expected"]["deletes"] > 0 and scope["rows"] < 300_000
+    assert scope["expected"]["deletes"] > 0 and scope["rows"] < 300_000 and scope["ours"].num_rows == scope["rows"]

@@ -209,20 +209,44 @@ def year_checks(con, year):
     )
 
 
+CHANGES_SCHEMA = "{'change_type':'VARCHAR','change_seq':'BIGINT'," + RAW_SCHEMA[1:]
+
+
+def merged(con, raw, feeds):
+    """The summary of the raw rows `raw` with the change events of the files `feeds` applied,
+    as a correct MERGE of raw/ leaves them."""
+    con.execute(f"CREATE OR REPLACE TABLE book AS SELECT * FROM read_csv({raw!r}, header=true, columns={RAW_SCHEMA})")
+    if feeds:
+        con.execute(f"CREATE OR REPLACE TABLE feed AS SELECT * FROM read_csv({feeds!r}, header=true, columns={CHANGES_SCHEMA})")
+        con.execute("""
+            MERGE INTO book USING (
+                SELECT * FROM feed QUALIFY row_number() OVER (PARTITION BY id_mouvement ORDER BY change_seq DESC) = 1
+            ) AS change ON book.id_mouvement = change.id_mouvement
+            WHEN MATCHED AND change.change_type = 'delete' THEN DELETE
+            WHEN MATCHED THEN UPDATE SET montant = change.montant""")
+    return summary(con, "book")
+
+
 def history_checks(con, base):
+    """Each load's Delta version against the raw rows of the loads so far with their change
+    events merged; staging against the rows as delivered; the table opened from its checkpoint."""
     with open(f"{base}/raw/_manifest.json", encoding="utf-8") as f:
         loads = json.load(f)["loads"]
     delta = f"{base}/delta/mouvements"
-    raw = []
+    raw, feeds = [], []
     for load in loads:
-        raw += [f"{base}/{file['path']}" for shard in load["shards"] for file in shard["files"] if file["layer"] == "raw"]
-        expected = summary(con, f"read_csv({raw!r}, header=true, columns={RAW_SCHEMA})")
+        files = [file["path"] for shard in load["shards"] for file in shard["files"]]
+        raw += [f"{base}/{path}" for path in files if path.startswith("raw/mouvements-")]
+        feeds += [f"{base}/{path}" for path in files if path.startswith("raw/changes/")]
+        expected = merged(con, raw, feeds)
         version = load["delta_version"]
         con.register("at_version", deltalake.DeltaTable(delta, version=version).to_pyarrow_table())
-        check(f"delta-rs version {version} (load {load['dataset'].get('load', 0)})", summary(con, "at_version"), expected)
+        check(f"delta-rs version {version} (load {load['dataset'].get('load', 0)}, {len(feeds)} change files)",
+              summary(con, "at_version"), expected)
         con.register("polars_version", pl.read_delta(delta, version=version).to_arrow())
         check(f"polars version {version}", summary(con, "polars_version"), expected)
-    check("duckdb raw glob", raw_summary(con, base), expected)
+    expected = raw_summary(con, base)
+    check("duckdb raw glob", expected, merged(con, raw, []))
     staging = f"{base}/staging/mouvements"
     check("duckdb staging", summary(con, f"read_parquet('{staging}/**/*.parquet', hive_partitioning=true)"), expected)
     con.register("pyarrow_staging", ds.dataset(staging, format="parquet", partitioning="hive").to_table())

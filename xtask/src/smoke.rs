@@ -138,7 +138,7 @@ pub fn run(emulator_env: &[(String, String)], tools: &Tools) -> Result<()> {
     println!("\n==> the guide's analyses on a generated year");
     year(&bin_text, &scratch, &env, &python, &script)?;
 
-    println!("\n==> readers on a history of 13 monthly loads (a checkpoint at version 10)");
+    println!("\n==> readers on a history of 13 monthly loads with 1 % changes (a checkpoint at version 10)");
     history(&bin_text, &scratch, &env, &python, &script)?;
 
     drop(fake);
@@ -158,8 +158,9 @@ fn verified(bin: &str, lake: &str, extra: &[&str], env: &[(String, String)]) -> 
     Ok(report)
 }
 
-/// A first month then twelve appended ones: verify passes, and the readers find each
-/// version's rows and open the table from its checkpoint.
+/// A first month then twelve appended ones with 1 % changes each: verify passes, and the
+/// readers find each version's rows (the raw rows so far, their changes merged) and open the
+/// table from its checkpoint.
 fn history(
     bin: &str,
     scratch: &std::path::Path,
@@ -174,7 +175,8 @@ fn history(
         env,
     )?;
     for _ in 0..12 {
-        process::capture(bin, &["generate", "-o", &lake, "--append", "-n", "10k", "-s", "2", "-q"], env)?;
+        let append = ["generate", "-o", &lake, "--append", "-n", "10k", "-s", "2", "--changes", "0.01", "-q"];
+        process::capture(bin, &append, env)?;
     }
     verified(bin, &lake, &[], env)?;
     let config = serde_json::json!({ "history": lake });

@@ -190,7 +190,7 @@ fn history(url: &LakeUrl, layers: Layers, format: ShardFormat) -> String {
     let filter = py(&format!("{}-*.{}", layout::SHARD_STEM, format.extension()));
     let mut text = format!(
         r#"## The lake over time: `mouvements-gen generate --append` adds the next month
-Every layer grows and nothing committed is rewritten: raw/ gains the load's shards under new names, staging/ its files, the Delta table one version that only adds them (WRITE, mode Append), with a checkpoint every 10 versions.
+Every layer grows: raw/ gains the load's shards under new names, staging/ its files, the Delta table one version that only adds them (WRITE, mode Append; for a load with change events, a MERGE that also rewrites the files they touch), with a checkpoint every 10 versions.
 ```python
 # Auto Loader on raw/: each load's shards are read once (names are never reused).
 raw_stream = (spark.readStream.format("cloudFiles")
@@ -205,20 +205,27 @@ raw_stream = (spark.readStream.format("cloudFiles")
         text.push_str(&format!(
             r#"# The Delta table as a stream from a version: each later version is exactly one load.
 loads = spark.readStream.format("delta").option("startingVersion", 1).load({delta})
+# A load with --changes is a MERGE version (it rewrites the files its events touch): its
+# Change Data Feed is exactly its new rows and events.
+feed = spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", 1).load({delta})
 ```
 ```sql
 DESCRIBE HISTORY main.finance.mouvements;                       -- version N is load N
 SELECT count(*) FROM main.finance.mouvements VERSION AS OF 0;   -- time travel: the first load alone
 SELECT date_trunc('month', date_op) AS month, count(*) AS n, sum(montant) AS net
 FROM main.finance.mouvements GROUP BY month ORDER BY month;     -- each month as it arrived
+SELECT _change_type, count(*) FROM table_changes('main.finance.mouvements', 1)
+GROUP BY _change_type;                                          -- insert, update_pre/postimage, delete
 ```
-
 "#
         ));
     } else {
-        let changes = py(&url.join(layout::CHANGES));
-        text.push_str(&format!(
-            r#"# With `generate --append --changes RATE`: the corrections and cancellations, each file read once.
+        text.push_str("```\n");
+    }
+    let changes = py(&url.join(layout::CHANGES));
+    text.push_str(&format!(
+        r#"```python
+# With `generate --append --changes RATE`: the corrections and cancellations, each file read once.
 changes = (spark.readStream.format("cloudFiles")
            .option("cloudFiles.format", "csv").option("header", "true")
            .schema("change_type STRING, change_seq BIGINT, id_mouvement STRING, date_op DATE, produit STRING, "
@@ -232,12 +239,12 @@ MERGE INTO book USING (
 ) AS c ON book.id_mouvement = c.id_mouvement
 WHEN MATCHED AND c.change_type = 'delete' THEN DELETE
 WHEN MATCHED THEN UPDATE SET montant = c.montant;
--- `mouvements-gen verify` prints the rows and the montant change that MERGE must give.
+-- `mouvements-gen verify` prints the rows and the montant change that MERGE must give;
+-- with the Delta layer, the lake's table is that MERGE's result, row for row.
 ```
 
 "#
-        ));
-    }
+    ));
     text
 }
 
