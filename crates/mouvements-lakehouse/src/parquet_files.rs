@@ -114,7 +114,7 @@ pub enum ChangeType {
 }
 
 impl ChangeType {
-    /// Every change type, in [`index`](Self::index) order.
+    /// Every change type, in the order of their column keys.
     pub const ALL: [ChangeType; 4] =
         [ChangeType::Insert, ChangeType::UpdatePreimage, ChangeType::UpdatePostimage, ChangeType::Delete];
 
