@@ -79,6 +79,11 @@ pub struct Change {
 }
 
 impl Change {
+    /// The amount an update changed (its pre-image's), `None` for a delete.
+    pub fn updated_from(&self) -> Option<Montant> {
+        (self.kind == ChangeKind::Update).then_some(self.before)
+    }
+
     /// The event as a line of the change feed's CSV (with its `\n`).
     pub fn write_csv<W: Write>(&self, mut out: W) -> io::Result<()> {
         write!(out, "{},{},{}", self.kind, self.seq, MouvementCsv(&self.row))

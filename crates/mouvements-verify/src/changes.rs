@@ -194,7 +194,7 @@ fn expected_change_data(
         writer.push(&row)?;
     }
     for event in events {
-        writer.push_event(&event.row, (event.kind == ChangeKind::Update).then_some(event.before))?;
+        writer.push_event(&event.row, event.updated_from())?;
     }
     Ok(writer
         .finish()?

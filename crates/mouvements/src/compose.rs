@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use mouvements_generator::changes::{Change, ChangeKind, write_changes_csv};
+use mouvements_generator::changes::{Change, write_changes_csv};
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_lakehouse::{Partition, PartitionedWriter};
 use mouvements_schema::{Mouvement, MouvementId, Produit};
@@ -127,8 +127,7 @@ impl<'a> Encoder<'a> {
         let mut files = finish(self.data, true)?;
         if let Some(mut change_data) = self.change_data.take() {
             for event in events.iter().filter(|e| ours(e.row.produit)) {
-                change_data
-                    .push_event(&event.row, (event.kind == ChangeKind::Update).then_some(event.before))?;
+                change_data.push_event(&event.row, event.updated_from())?;
             }
             files.extend(finish(change_data, false)?);
         }
@@ -289,7 +288,7 @@ fn encode_received(
 
 /// Finishes every file of `parquet` (a data file's entry keeps its `stats`); returns each
 /// one's partition index and entries.
-fn finish<F>(parquet: PartitionedWriter<Output, F>, stats: bool) -> io::Result<Vec<PartitionFiles>>
+pub(crate) fn finish<F>(parquet: PartitionedWriter<Output, F>, stats: bool) -> io::Result<Vec<PartitionFiles>>
 where
     F: FnMut(Partition) -> io::Result<Output>,
 {

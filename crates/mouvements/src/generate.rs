@@ -310,7 +310,7 @@ impl Load {
         let settings: Vec<LoadSettings> =
             loads.iter().map(|d| LoadSettings { config: d.generator, change_rate: d.changes }).collect();
         let changes = changes::load_changes(&settings, history.len());
-        let merge = Merge::plan(&loads, &changes);
+        let merge = Merge::plan(&loads, &settings, &changes);
         Load { generator: Generator::new(dataset.generator), changes, merge }
     }
 }

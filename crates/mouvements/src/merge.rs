@@ -7,7 +7,7 @@
 //! Like the events, the rewrites are a pure function of the history's settings: the same
 //! history gives the same files, whatever shards, threads or tasks write them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
@@ -16,6 +16,8 @@ use mouvements_generator::{Generator, plan};
 use mouvements_lakehouse::{Partition, PartitionedWriter};
 use mouvements_schema::Mouvement;
 use mouvements_sink::{Dataset, FileEntry, Layer, ShardOutputs, layout};
+
+use crate::compose;
 
 /// The Delta table's part of a load with change events: the files to rewrite.
 #[derive(Default)]
@@ -42,73 +44,70 @@ pub struct Rewrite {
 
 /// Where a movement of the history lives: its load (index in the history), the shard of that
 /// load, and its row number in the load.
-fn locate(history: &[Dataset], row: &Mouvement) -> Option<(usize, u32, u64)> {
-    let id = row.id_mouvement.0;
-    let load = history.iter().position(|d| {
-        let first = d.generator.first_id();
-        (first..first + d.generator.rows()).contains(&id)
-    })?;
-    let dataset = &history[load];
-    let index = id - dataset.generator.first_id();
-    let shard = plan::shards(dataset.generator.rows(), dataset.shards)
-        .iter()
-        .find(|s| s.rows.contains(&index))?
-        .index;
-    Some((load, shard, index))
+type Place = (usize, u32, u64);
+
+/// The events that name a movement of the history, each with its place.
+fn located<'a>(
+    events: &'a [Change],
+    locate: &impl Fn(&Mouvement) -> Option<Place>,
+) -> Vec<(Place, &'a Change)> {
+    events.iter().filter_map(|c| Some((locate(&c.row)?, c))).collect()
 }
 
 impl Merge {
     /// The rewrites of the last load of `history` (every committed load, then the one being
-    /// written), whose events are `now`; nothing when the load has none or no Delta table.
-    pub fn plan(history: &[Dataset], now: &[Change]) -> Merge {
+    /// written; `settings`, each one's settings for its events), whose events are `now`;
+    /// nothing when the load has none or no Delta table.
+    pub fn plan(history: &[Dataset], settings: &[LoadSettings], now: &[Change]) -> Merge {
         if now.is_empty() || !history.last().is_some_and(|d| d.layers.contains(Layer::Delta)) {
             return Merge::default();
         }
         let n = history.len() - 1;
-        let settings: Vec<LoadSettings> =
-            history.iter().map(|d| LoadSettings { config: d.generator, change_rate: d.changes }).collect();
+        let plans: Vec<Vec<plan::ShardPlan>> =
+            history.iter().map(|d| plan::shards(d.generator.rows(), d.shards)).collect();
+        let locate = |row: &Mouvement| -> Option<Place> {
+            let id = row.id_mouvement.0;
+            let load = history.iter().position(|d| {
+                let first = d.generator.first_id();
+                (first..first + d.generator.rows()).contains(&id)
+            })?;
+            let index = id - history[load].generator.first_id();
+            let shard = plans[load].iter().find(|s| s.rows.contains(&index))?.index;
+            Some((load, shard, index))
+        };
+        let partition_of = |c: &Change| Partition { pays: c.row.pays, produit: c.row.produit };
         // A file this load touches is of one of the WINDOW loads before it; the events that
         // changed it before are of the loads after that one.
         let first = n.saturating_sub(WINDOW) + 1;
-        let earlier: Vec<(usize, Vec<Change>)> =
-            (first..n).map(|j| (j, changes::load_changes(&settings, j))).collect();
-        let touched = |events: &[Change]| -> BTreeSet<(usize, u32, Partition)> {
-            events
-                .iter()
-                .filter_map(|c| {
-                    let (origin, shard, _) = locate(history, &c.row)?;
-                    Some((origin, shard, Partition { pays: c.row.pays, produit: c.row.produit }))
-                })
-                .collect()
-        };
+        let earlier_events: Vec<(u32, Vec<Change>)> =
+            (first..n).map(|j| (history[j].load, changes::load_changes(settings, j))).collect();
+        let earlier: Vec<(u32, Vec<(Place, &Change)>)> =
+            earlier_events.iter().map(|(load, events)| (*load, located(events, &locate))).collect();
+        let now = located(now, &locate);
         let mut targets: BTreeMap<(usize, u32), BTreeMap<Partition, String>> = BTreeMap::new();
-        for (origin, shard, partition) in touched(now) {
-            let original = layout::partition_file(Layer::Delta, &partition.folder(), shard, &history[origin]);
-            targets.entry((origin, shard)).or_default().insert(partition, original);
+        for ((origin, shard, _), change) in &now {
+            let partition = partition_of(change);
+            let original =
+                layout::partition_file(Layer::Delta, &partition.folder(), *shard, &history[*origin]);
+            targets.entry((*origin, *shard)).or_default().insert(partition, original);
         }
         // The file each replaces: the one the last earlier load that touched it wrote.
-        for (j, events) in &earlier {
-            for (origin, shard, partition) in touched(events) {
+        for (load, events) in &earlier {
+            for ((origin, shard, _), change) in events {
+                let partition = partition_of(change);
                 if let Some(current) =
-                    targets.get_mut(&(origin, shard)).and_then(|parts| parts.get_mut(&partition))
+                    targets.get_mut(&(*origin, *shard)).and_then(|parts| parts.get_mut(&partition))
                 {
-                    *current = layout::rewritten_file(
-                        &partition.folder(),
-                        shard,
-                        &history[origin],
-                        history[*j].load,
-                    );
+                    *current = layout::rewritten_file(&partition.folder(), *shard, &history[*origin], *load);
                 }
             }
         }
         let mut generators: BTreeMap<usize, Arc<Generator>> = BTreeMap::new();
         let mut states: BTreeMap<(usize, u32), BTreeMap<u64, Option<Mouvement>>> = BTreeMap::new();
-        for change in earlier.iter().flat_map(|(_, events)| events).chain(now) {
-            if let Some((origin, shard, index)) = locate(history, &change.row)
-                && let Some(rows) =
-                    targets.contains_key(&(origin, shard)).then(|| states.entry((origin, shard)).or_default())
-            {
-                rows.insert(index, (change.kind == ChangeKind::Update).then_some(change.row));
+        for ((origin, shard, index), change) in earlier.iter().flat_map(|(_, events)| events).chain(&now) {
+            if targets.contains_key(&(*origin, *shard)) {
+                let state = (change.kind == ChangeKind::Update).then_some(change.row);
+                states.entry((*origin, *shard)).or_default().insert(*index, state);
             }
         }
         let rewrites = targets
@@ -169,11 +168,6 @@ impl Rewrite {
             }
             writer.push(&row)?;
         }
-        let mut files = Vec::new();
-        for file in writer.finish()? {
-            let json = file.stats.delta_json();
-            files.extend(file.inner.finish(file.stats.rows, Some(&json))?);
-        }
-        Ok(files)
+        Ok(compose::finish(writer, true)?.into_iter().flat_map(|(_, files)| files).collect())
     }
 }

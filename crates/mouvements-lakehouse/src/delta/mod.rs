@@ -342,7 +342,7 @@ pub fn next_commit(
     for file in adds {
         lines.push(json!({ "add": {
             "path": encode(&file.path),
-            "partitionValues": { "pays": file.partition.pays.label(), "produit": file.partition.produit.label() },
+            "partitionValues": partition_values(file.partition),
             "size": file.size,
             "modificationTime": MODIFICATION_TIME,
             "dataChange": true,
@@ -352,7 +352,7 @@ pub fn next_commit(
     for file in change_data {
         lines.push(json!({ "cdc": {
             "path": encode(&file.path),
-            "partitionValues": { "pays": file.partition.pays.label(), "produit": file.partition.produit.label() },
+            "partitionValues": partition_values(file.partition),
             "size": file.size,
             "dataChange": false,
         }}));
@@ -363,6 +363,11 @@ pub fn next_commit(
         bytes.push(b'\n');
     }
     Some(bytes)
+}
+
+/// The `partitionValues` of a file of `partition`.
+fn partition_values(partition: Partition) -> serde_json::Value {
+    json!({ "pays": partition.pays.label(), "produit": partition.produit.label() })
 }
 
 /// A path as a relative URI: every byte but letters, digits and `-._~/=` percent-encoded
