@@ -273,6 +273,8 @@ def generate(
     anomaly_rate: Optional[float] = None,
     labels: Optional[bool] = None,
     changes: float = 0.0,
+    late_rate: float = 0.0,
+    duplicate_rate: float = 0.0,
     mode: str = "create",
     run_id: Optional[str] = None,
     task_index: int = 0,
@@ -301,7 +303,12 @@ def generate(
         labels: also write the anomaly ground truth to ``raw/_labels/`` (default False).
         changes: with ``mode="append"``, change events per new row, in [0, 0.5]:
             corrections and cancellations of earlier loads' movements, written to
-            ``raw/changes/`` (for now in a lake of the raw layer only; default 0).
+            ``raw/changes/`` and merged into the Delta table (default 0).
+        late_rate: with ``mode="append"``, the share of the load's new rows dated in the two
+            months before its period, in [0, 0.5] (default 0).
+        duplicate_rate: with ``mode="append"``, rows of the last load delivered again per
+            new row, byte for byte, in ``raw/mouvements-loadNNNNN-repeated-*.csv``, in
+            [0, 0.5] (default 0).
         mode: ``"create"`` (refuses an existing dataset), ``"overwrite"`` (a new Delta
             version), ``"resume"`` (complete an interrupted dataset), ``"append"`` (add the
             next load to a committed lake: ids continue after its last load, a new Delta
@@ -342,6 +349,8 @@ def generate(
         None if anomaly_rate is None else float(anomaly_rate),
         None if labels is None else bool(labels),
         float(changes),
+        float(late_rate),
+        float(duplicate_rate),
         mode,
         run_id,
         task_index,

@@ -18,6 +18,8 @@ def generate(
     anomaly_rate: Optional[float],
     labels: Optional[bool],
     changes: float,
+    late_rate: float,
+    duplicate_rate: float,
     mode: str,
     run_id: Optional[str],
     task_index: int,

@@ -111,9 +111,15 @@ pub struct GenerateArgs {
     /// Add the next load to a committed lake: ids continue, the period defaults to the month after the last load's, the other settings are the lake's (with --resume: complete an interrupted append).
     #[arg(long, conflicts_with = "overwrite")]
     pub append: bool,
-    /// With --append: change events per new row, corrections and cancellations of earlier loads' movements, written to raw/changes/ (0 to 0.5; for now in a raw-only lake).
+    /// With --append: change events per new row, corrections and cancellations of earlier loads' movements, written to raw/changes/ and merged into the Delta table (0 to 0.5).
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub changes: f64,
+    /// With --append: share of the load's new rows that are late, dated in the two months before its period (0 to 0.5).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub late_rate: f64,
+    /// With --append: rows of the last load delivered again per new row, byte for byte, in raw/mouvements-loadNNNNN-repeated-*.csv (0 to 0.5).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub duplicate_rate: f64,
     /// Replace an existing dataset (a new Delta version; stale files removed at commit).
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,

@@ -52,7 +52,7 @@ impl From<SinkError> for Failure {
                 DatasetError::PeriodOverlap { .. }
                 | DatasetError::Config(_)
                 | DatasetError::TooManyLoads
-                | DatasetError::Changes(_),
+                | DatasetError::Events { .. },
             ) => return Failure::Usage(e.to_string()),
             SinkError::LocalNotWritable { .. } => "; choose a folder you can write to with -o",
             SinkError::NoLocalLake { .. } => {

@@ -186,10 +186,14 @@ pub fn resolve(
         _ => Period::default(),
     };
     let given = |id: &str| source_of(matches, id, None) == Source::Flag;
-    if given("changes") && !args.append {
-        return Err(Failure::Usage(
-            "--changes: a first load has no earlier movement to change: changes come with --append".into(),
-        ));
+    for (id, flag) in
+        [("changes", "--changes"), ("late_rate", "--late-rate"), ("duplicate_rate", "--duplicate-rate")]
+    {
+        if given(id) && !args.append {
+            return Err(Failure::Usage(format!(
+                "{flag}: a first load has no earlier load to change, date rows in or deliver again: it comes with --append"
+            )));
+        }
     }
     let append = args.append.then(|| AppendOptions {
         period: (given("month") || given("from")).then_some(period),
@@ -200,6 +204,8 @@ pub fn resolve(
         layers: given("layers").then_some(args.layers),
         labels: given("labels").then_some(args.labels),
         changes: args.changes,
+        late_rate: args.late_rate,
+        duplicate_rate: args.duplicate_rate,
     });
     let dataset = DatasetSettings {
         rows: args.rows,

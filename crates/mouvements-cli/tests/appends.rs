@@ -468,7 +468,7 @@ fn the_delta_table_merges_the_changes_rewriting_only_touched_files_with_its_chan
 }
 
 #[test]
-fn a_crash_during_an_append_with_changes_is_completed_by_resume_to_the_same_bytes() {
+fn a_crash_during_an_append_with_events_is_completed_by_resume_to_the_same_bytes() {
     for (first, step) in [
         (&FIRST_RAW[..], "shard-stored#2"),
         (&FIRST_RAW[..], "shard-recorded#1"),
@@ -478,15 +478,101 @@ fn a_crash_during_an_append_with_changes_is_completed_by_resume_to_the_same_byte
     ] {
         let (_c, clean) = scratch();
         ok(&clean, first, &[]);
-        ok(&clean, &APPEND, &["--changes", "0.03"]);
+        let events = ["--changes", "0.03", "--late-rate", "0.01", "--duplicate-rate", "0.01"];
+        ok(&clean, &APPEND, &events);
         let clean = data(&tree(&clean));
         let (_dir, lake) = scratch();
         ok(&lake, first, &[]);
-        assert!(
-            !run(&lake, &APPEND, &["--changes", "0.03"], Some(&format!("{step}=crash"))).status.success()
-        );
-        ok(&lake, &APPEND, &["--changes", "0.03", "--resume"]);
+        assert!(!run(&lake, &APPEND, &events, Some(&format!("{step}=crash"))).status.success());
+        ok(&lake, &APPEND, &[&events[..], &["--resume"]].concat());
         assert_eq!(data(&tree(&lake)), clean, "{step}");
         assert_eq!(verify_json(&lake).0, Some(0), "{step}");
+    }
+}
+
+/// The lines of the files of `lake`'s raw/ whose names start with `prefix`, headers dropped, in
+/// name order.
+fn lines_of(lake: &Path, prefix: &str) -> Vec<String> {
+    let tree = tree(lake);
+    tree.iter()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .flat_map(|(_, bytes)| {
+            String::from_utf8(bytes.clone()).unwrap().lines().skip(1).map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The events of a load: 1 % changes, 2 % late rows, 1 % repeats.
+const EVENTS: [&str; 6] = ["--changes", "0.01", "--late-rate", "0.02", "--duplicate-rate", "0.01"];
+
+#[test]
+fn late_and_repeated_deliveries_land_in_raw_verify_and_merge_into_the_table_once() {
+    let (_a, lake) = scratch();
+    ok(&lake, &FIRST, &["--labels"]);
+    ok(&lake, &APPEND, &[]);
+    let events = &EVENTS[..];
+    ok(&lake, &APPEND, events);
+    let (code, report) = verify_json(&lake);
+    assert_eq!(code, Some(0), "{report:#}");
+    let changes = &report["changes"];
+    assert_eq!(changes["repeats"], 30, "1 % of 3000 rows delivered again");
+    let late_rows = changes["late_rows"].as_u64().unwrap();
+    assert!((30..=90).contains(&late_rows), "{late_rows} late rows of 3000 at 2 %");
+
+    // Repeats: rows of load 1, byte for byte as first delivered, in the raw glob.
+    let load1 = lines_of(&lake, "raw/mouvements-load00001-0");
+    let repeated = lines_of(&lake, "raw/mouvements-load00002-repeated-");
+    assert_eq!(repeated.len(), 30);
+    assert!(repeated.iter().all(|line| load1.contains(line)), "a repeat is its first delivery");
+    // Late rows: new ids of load 2, dated in the two months before August 2025.
+    let load2 = lines_of(&lake, "raw/mouvements-load00002-0");
+    let dated_before: Vec<&String> = load2.iter().filter(|l| &l[9..19] < "2025-08-01").collect();
+    assert_eq!(dated_before.len() as u64, late_rows);
+    assert!(dated_before.iter().all(|l| &l[9..19] >= "2025-06-01"), "{dated_before:?}");
+    // The ground truth names each event once, with its kind and load.
+    let labels = lines_of(&lake, "raw/_labels/events-load00002-");
+    let count = |kind: &str| labels.iter().filter(|l| l.ends_with(&format!(",{kind},2"))).count() as u64;
+    assert_eq!((count("late"), count("repeat")), (late_rows, 30));
+    assert_eq!(
+        count("update") + count("delete"),
+        changes["updates"].as_u64().unwrap() + changes["deletes"].as_u64().unwrap()
+    );
+
+    // The Delta table holds each live movement once: repeats are not rows twice.
+    assert_eq!(changes["live_rows"].as_u64().unwrap(), 9000 - changes["deletes"].as_u64().unwrap());
+
+    // The same history through other shards and threads: the same repeats and labels.
+    let (_b, other) = scratch();
+    ok(&other, &FIRST, &["--labels"]);
+    ok(&other, &APPEND, &[]);
+    ok(&other, &["generate", "-q", "-n", "3000", "-s", "3", "-j", "2", "--append"], events);
+    assert_eq!(lines_of(&other, "raw/mouvements-load00002-repeated-"), repeated);
+    assert_eq!(lines_of(&other, "raw/mouvements-load00002-0"), load2);
+    assert_eq!(verify_json(&other).0, Some(0));
+
+    // A repeat edited, a label dropped: each fails with its rule.
+    for (prefix, rule) in
+        [("raw/mouvements-load00002-repeated-", "repeats.differs"), ("raw/_labels/events-", "events.differs")]
+    {
+        let name = tree(&lake).into_keys().find(|n| n.starts_with(prefix)).unwrap();
+        let original = std::fs::read(lake.join(&name)).unwrap();
+        let text = String::from_utf8(original.clone()).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.remove(1);
+        std::fs::write(lake.join(&name), lines.join("\n") + "\n").unwrap();
+        let (code, report) = verify_json(&lake);
+        assert_eq!(code, Some(1));
+        assert!(rules(&report).contains(&rule.to_owned()), "{rule}: {report:#}");
+        std::fs::write(lake.join(&name), original).unwrap();
+    }
+    assert_eq!(verify_json(&lake).0, Some(0));
+
+    // Without --append, the flags are refused before anything is written.
+    let (_c, fresh) = scratch();
+    for flag in ["--late-rate", "--duplicate-rate"] {
+        let output = run(&fresh, &FIRST, &[flag, "0.01"], None);
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(flag));
+        assert!(!fresh.join("raw").exists());
     }
 }

@@ -22,11 +22,18 @@
 //!
 //! `change_seq` orders the events of the whole history: load `n`'s draws are numbered after
 //! every draw of the loads before it, so a skipped draw leaves a gap, never a reordering.
+//!
+//! A load can also deliver again rows of the load before it, byte for byte: the *repeats* of
+//! [`load_repeats`], a file sent twice by a partner's retry. They come from the load just
+//! before (a retried delivery is the last one), which no event has touched yet: a repeat is
+//! its row as first delivered and as it still stands, so a pipeline that inserts only the ids
+//! it has not seen keeps the book right. The *late* rows a load carries are its own new rows
+//! dated before its period (`GeneratorConfig::with_late_rate`).
 
 use std::fmt;
 use std::io::{self, Write};
 
-use mouvements_schema::{GeneratorConfig, Montant, Mouvement};
+use mouvements_schema::{GeneratorConfig, Montant, Mouvement, MouvementId};
 
 use crate::{Generator, MouvementCsv};
 
@@ -90,12 +97,56 @@ impl Change {
     }
 }
 
-/// Shard `index` of `shards`' part of a load's events: the events cut like rows
+/// Shard `index` of `shards`' part of a load's events or repeats: the list cut like rows
 /// ([`crate::plan::shards`]), in order.
-pub fn shard_changes(changes: &[Change], index: u32, shards: u32) -> &[Change] {
-    crate::plan::shards(changes.len() as u64, shards)
+pub fn shard_part<T>(items: &[T], index: u32, shards: u32) -> &[T] {
+    crate::plan::shards(items.len() as u64, shards)
         .get(index as usize)
-        .map_or(&[][..], |plan| &changes[plan.rows.start as usize..plan.rows.end as usize])
+        .map_or(&[][..], |plan| &items[plan.rows.start as usize..plan.rows.end as usize])
+}
+
+/// Writes a file of repeated rows: the CSV header, then the rows `rows` of the load `earlier`
+/// generates (its row indices), as that load wrote them.
+pub fn write_repeats_csv<W: Write>(earlier: &Generator, rows: &[u64], mut out: W) -> io::Result<()> {
+    out.write_all(mouvements_schema::CSV_HEADER.as_bytes())?;
+    for &row in rows {
+        if let Some(mouvement) = earlier.rows(row..row + 1).next() {
+            write!(out, "{}", MouvementCsv(&mouvement))?;
+        }
+    }
+    out.flush()
+}
+
+/// The ground truth of a load's events, [`EVENTS_HEADER`] then one line per event: its late
+/// rows, its repeats, its changes.
+pub const EVENTS_HEADER: &str = "id_mouvement,event,load\n";
+
+/// Writes shard `shard` of load `load`'s events ground truth: the late rows of `rows` (row
+/// indices of `generator`, the load's), the ids of `repeats`, then `changes`.
+pub fn write_events_csv<W: Write>(
+    load: u32,
+    generator: &Generator,
+    rows: std::ops::Range<u64>,
+    repeats: &[MouvementId],
+    changes: &[Change],
+    mut out: W,
+) -> io::Result<u64> {
+    out.write_all(EVENTS_HEADER.as_bytes())?;
+    let mut count = 0;
+    for row in generator.late_rows(rows) {
+        writeln!(out, "{},late,{load}", MouvementId(generator.config().first_id() + row))?;
+        count += 1;
+    }
+    for id in repeats {
+        writeln!(out, "{id},repeat,{load}")?;
+        count += 1;
+    }
+    for change in changes {
+        writeln!(out, "{},{},{load}", change.row.id_mouvement, change.kind)?;
+        count += 1;
+    }
+    out.flush()?;
+    Ok(count)
 }
 
 /// Writes a change file: the header, then each event's line.
@@ -114,6 +165,21 @@ pub struct LoadSettings {
     pub config: GeneratorConfig,
     /// Changes per new row it delivers (0 for the first load).
     pub change_rate: f64,
+    /// Rows of the load before it delivers again, per new row (0 for the first load).
+    pub duplicate_rate: f64,
+}
+
+/// The rows load `n` of `history` delivers again, as row indices of load `n - 1`, in order:
+/// `round(rows × duplicate_rate)` of them (at most that load's rows), the first of a keyed
+/// permutation of its rows.
+pub fn load_repeats(history: &[LoadSettings], n: usize) -> Vec<u64> {
+    let Some(load) = history.get(n).filter(|l| n > 0 && l.duplicate_rate > 0.0) else { return Vec::new() };
+    let earlier = history[n - 1].config.rows();
+    let count = ((load.config.rows() as f64 * load.duplicate_rate).round() as u64).min(earlier);
+    let order = Permutation::new(earlier, mix(key(load.config.seed(), n - 1) ^ 0x7265_7065_6174_7321));
+    let mut rows: Vec<u64> = (0..count).map(|i| order.at(i)).collect();
+    rows.sort_unstable();
+    rows
 }
 
 /// The events of every load of `history`, in load order (the first load's is empty).
@@ -291,8 +357,8 @@ fn unit(draw: u64) -> f64 {
     (draw >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// SplitMix64's finaliser.
-const fn mix(mut z: u64) -> u64 {
+/// SplitMix64's step: a bijective mix spreading every input bit over the output.
+pub(crate) const fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -314,7 +380,7 @@ mod tests {
                 let period = Period::month(2025 + n as i32 / 12, 1 + n % 12).unwrap();
                 let config = GeneratorConfig::new(42 + u64::from(n), rows, period, first_id, 0.001).unwrap();
                 first_id += rows;
-                LoadSettings { config, change_rate: if n == 0 { 0.0 } else { rate } }
+                LoadSettings { config, change_rate: if n == 0 { 0.0 } else { rate }, duplicate_rate: 0.0 }
             })
             .collect()
     }
@@ -395,5 +461,27 @@ mod tests {
         let line = String::from_utf8(line).unwrap();
         assert!(line.starts_with(&format!("{},1,M", events[1][0].kind)), "{line}");
         assert_eq!(line.matches(',').count() + 1, CHANGES_HEADER.split(',').count());
+    }
+
+    #[test]
+    fn repeats_are_distinct_rows_of_the_load_before_as_it_wrote_them() {
+        let mut history = history(3, 5_000, 0.0);
+        history[2].duplicate_rate = 0.01;
+        assert!(load_repeats(&history, 1).is_empty());
+        let rows = load_repeats(&history, 2);
+        assert_eq!(rows.len(), 50);
+        assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows.iter().all(|r| *r < 5_000));
+        let earlier = Generator::new(history[1].config);
+        let mut repeated = Vec::new();
+        write_repeats_csv(&earlier, &rows, &mut repeated).unwrap();
+        let mut first = Vec::new();
+        earlier.write_csv(0..5_000, true, &mut first).unwrap();
+        let first = String::from_utf8(first).unwrap();
+        let lines: Vec<&str> = first.lines().collect();
+        let expected: String = std::iter::once(lines[0])
+            .chain(rows.iter().map(|r| lines[*r as usize + 1]))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(String::from_utf8(repeated).unwrap(), expected, "byte for byte their first delivery");
     }
 }

@@ -134,8 +134,10 @@ impl<'g> Cursor<'g> {
         let cents =
             if anomalous { signed(tables.anomaly_cents(type_op, produit, b >> 32)) } else { usual_cents };
 
-        let draw =
-            Draw { row: self.row, day: self.day, produit, type_op, agence, cents, usual_cents, anomalous };
+        let calendar = &self.generator.calendar;
+        let day =
+            if calendar.has_late_rows() { calendar.late_day(self.row).unwrap_or(self.day) } else { self.day };
+        let draw = Draw { row: self.row, day, produit, type_op, agence, cents, usual_cents, anomalous };
         self.row += 1;
         Some(draw)
     }

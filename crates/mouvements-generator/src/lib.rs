@@ -146,7 +146,7 @@ impl Iterator for Anomalies<'_> {
 impl Generator {
     /// Compiles the tables for `config`.
     pub fn new(config: GeneratorConfig) -> Self {
-        let calendar = Calendar::new(config.period(), config.rows());
+        let calendar = Calendar::new(&config);
         Self {
             type_picks: TABLES.type_picks(&calendar.month_start_shares()),
             calendar,
@@ -216,6 +216,13 @@ impl Generator {
             out.write_all(CSV_HEADER.as_bytes())?;
         }
         encoder::write_rows(self, range.start, range.end, out, each)
+    }
+
+    /// The late rows of `range` (clamped to the dataset), as row indices: those dated before
+    /// the period (see [`GeneratorConfig::with_late_rate`]).
+    pub fn late_rows(&self, range: Range<u64>) -> impl Iterator<Item = u64> + '_ {
+        let rows = range.start.min(self.config.rows())..range.end.min(self.config.rows());
+        rows.filter(|row| self.calendar.has_late_rows() && self.calendar.late_day(*row).is_some())
     }
 
     /// The shards of this dataset when cut in `count`.

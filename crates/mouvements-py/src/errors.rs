@@ -82,7 +82,7 @@ fn classify(e: &SinkError) -> (&'static str, &'static str) {
             DatasetError::PeriodOverlap { .. }
             | DatasetError::Config(_)
             | DatasetError::TooManyLoads
-            | DatasetError::Changes(_),
+            | DatasetError::Events { .. },
         ) => ("ArgumentError", ""),
         SinkError::Dataset(DatasetError::ShardCount { .. } | DatasetError::MoreShardsThanRows { .. }) => {
             ("ArgumentError", "; give fewer shards")

@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 /// Generates a dataset; returns the summary as the JSON `generate --json` prints.
 #[pyfunction]
 #[pyo3(signature = (base, rows, shards, seed, month, start, end, first_id, layers, format, anomaly_rate,
-                    labels, changes, mode, run_id, task_index, task_count, threads, storage_options, progress))]
+                    labels, changes, late_rate, duplicate_rate, mode, run_id, task_index, task_count, threads, storage_options, progress))]
 #[allow(clippy::too_many_arguments)] // the Python signature's keywords, one each
 fn generate(
     py: Python<'_>,
@@ -36,6 +36,8 @@ fn generate(
     anomaly_rate: Option<f64>,
     labels: Option<bool>,
     changes: f64,
+    late_rate: f64,
+    duplicate_rate: f64,
     mode: &str,
     run_id: Option<&str>,
     task_index: &Bound<'_, PyAny>,
@@ -54,6 +56,8 @@ fn generate(
         layers: layers.map(|l| args::parsed(py, "layers", l.parse())).transpose()?,
         labels,
         changes,
+        late_rate,
+        duplicate_rate,
     };
     let defaults = mouvements::DatasetSettings::default();
     let settings = mouvements::DatasetSettings {
@@ -72,11 +76,13 @@ fn generate(
     let mut options = GenerateOptions::new(url, dataset);
     let (mode, append) = args::mode(py, mode)?;
     options.mode = mode;
-    if !append && changes != 0.0 {
-        return Err(errors::argument(
-            py,
-            "changes: an appended load carries changes: give mode=\"append\"".into(),
-        ));
+    for (name, rate) in [("changes", changes), ("late_rate", late_rate), ("duplicate_rate", duplicate_rate)] {
+        if !append && rate != 0.0 {
+            let message = format!(
+                "{name}: only an appended load has an earlier load to change, date rows in or deliver again: give mode=\"append\""
+            );
+            return Err(errors::argument(py, message));
+        }
     }
     options.append = append.then_some(named);
     // Keywords only: the job runners' variables (run id, task) are the command's to read.

@@ -13,6 +13,9 @@ pub const MAX_PERIOD_DAYS: i64 = 366 * 100;
 /// The highest change rate of an appended load: change events per new row it delivers.
 pub const MAX_CHANGE_RATE: f64 = 0.5;
 
+/// How many days before its period a late row can be dated: two months.
+pub const LATE_DAYS: u64 = 61;
+
 /// Largest dataset accepted, in rows (ids and byte counts stay far from overflow).
 pub const MAX_ROWS: u64 = 1 << 48;
 
@@ -154,6 +157,14 @@ pub enum ConfigError {
         /// The rate given.
         rate: f64,
     },
+    /// The late rate is not a share of the rows.
+    #[error(
+        "late rate {rate} is not in [0, 1]: e.g. 0.001 for one row in a thousand dated before the period"
+    )]
+    LateRate {
+        /// The rate given.
+        rate: f64,
+    },
 }
 
 /// Everything the rows depend on, besides the schema and data versions: they are a pure
@@ -166,6 +177,16 @@ pub struct GeneratorConfig {
     period: Period,
     first_id: u64,
     anomaly_rate: f64,
+    /// Absent from the JSON when 0, so that configs written before late rows existed read
+    /// (and hash) the same.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    late_rate: f64,
+}
+
+/// Whether a rate is 0: serde's test for leaving the field out.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(rate: &f64) -> bool {
+    *rate == 0.0
 }
 
 impl GeneratorConfig {
@@ -200,7 +221,16 @@ impl GeneratorConfig {
         }
         // Re-validate a period that may come from deserialisation.
         let period = Period::new(period.start, period.end)?;
-        Ok(Self { seed, rows, period, first_id, anomaly_rate })
+        Ok(Self { seed, rows, period, first_id, anomaly_rate, late_rate: 0.0 })
+    }
+
+    /// The same config with a share `rate` of its rows *late*: new movements dated in the
+    /// [`LATE_DAYS`] days before the period, delivered with it (see the generator's calendar).
+    pub fn with_late_rate(self, rate: f64) -> Result<Self, ConfigError> {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(ConfigError::LateRate { rate });
+        }
+        Ok(Self { late_rate: rate, ..self })
     }
 
     /// The defaults with another seed and row count: handy in tests and examples.
@@ -232,6 +262,22 @@ impl GeneratorConfig {
     pub fn anomaly_rate(&self) -> f64 {
         self.anomaly_rate
     }
+
+    /// Share of rows dated before the period: late deliveries.
+    pub fn late_rate(&self) -> f64 {
+        self.late_rate
+    }
+
+    /// The days a row can be dated in: the period, and the [`LATE_DAYS`] before it when some
+    /// rows are late (from year 1 on at the earliest).
+    pub fn dated_within(&self) -> Period {
+        if self.late_rate == 0.0 {
+            return self.period;
+        }
+        let earliest = NaiveDate::from_ymd_opt(*YEARS.start(), 1, 1).unwrap_or(self.period.start);
+        let start = (self.period.start - chrono::Days::new(LATE_DAYS)).max(earliest);
+        Period { start, end: self.period.end }
+    }
 }
 
 /// A config as read from JSON, before validation.
@@ -242,13 +288,16 @@ struct RawConfig {
     period: Period,
     first_id: u64,
     anomaly_rate: f64,
+    #[serde(default)]
+    late_rate: f64,
 }
 
 impl TryFrom<RawConfig> for GeneratorConfig {
     type Error = ConfigError;
 
     fn try_from(raw: RawConfig) -> Result<Self, ConfigError> {
-        Self::new(raw.seed, raw.rows, raw.period, raw.first_id, raw.anomaly_rate)
+        Self::new(raw.seed, raw.rows, raw.period, raw.first_id, raw.anomaly_rate)?
+            .with_late_rate(raw.late_rate)
     }
 }
 

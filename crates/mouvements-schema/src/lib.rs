@@ -43,7 +43,9 @@ mod mouvement;
 pub mod tables;
 
 pub use agence::AgenceId;
-pub use config::{ConfigError, GeneratorConfig, MAX_CHANGE_RATE, MAX_PERIOD_DAYS, MAX_ROWS, Period, YEARS};
+pub use config::{
+    ConfigError, GeneratorConfig, LATE_DAYS, MAX_CHANGE_RATE, MAX_PERIOD_DAYS, MAX_ROWS, Period, YEARS,
+};
 pub use error::ParseError;
 pub use labels::{Pays, Produit, TypeOp};
 pub use montant::{MONTANT_MAX_LEN, Montant};

@@ -184,9 +184,14 @@ pub enum DatasetError {
     /// The generator refuses the load's configuration (ids past the largest, …).
     #[error("{0}")]
     Config(String),
-    /// A change rate the load cannot carry.
-    #[error("changes: {0}")]
-    Changes(String),
+    /// An event rate (`changes`, `late_rate`, `duplicate_rate`) the load cannot carry.
+    #[error("{setting}: {reason}")]
+    Events {
+        /// The setting, as the options name it.
+        setting: &'static str,
+        /// Why the load cannot carry it.
+        reason: String,
+    },
     /// A history of more loads than a load number holds.
     #[error("the lake holds the most loads a lake can hold")]
     TooManyLoads,
@@ -231,6 +236,11 @@ pub struct Dataset {
     /// JSON when 0.
     #[serde(default, skip_serializing_if = "is_no_change")]
     pub changes: f64,
+    /// Rows of the load before it delivered again with this one, byte for byte, per new row
+    /// (`mouvements_generator::changes::load_repeats`), `0` for none. Absent from the JSON
+    /// when 0.
+    #[serde(default, skip_serializing_if = "is_no_change")]
+    pub duplicates: f64,
 }
 
 /// Whether a load carries no change: serde's test for leaving the field out.
@@ -268,6 +278,8 @@ struct RawDataset {
     load: u32,
     #[serde(default)]
     changes: f64,
+    #[serde(default)]
+    duplicates: f64,
 }
 
 impl TryFrom<RawDataset> for Dataset {
@@ -278,7 +290,11 @@ impl TryFrom<RawDataset> for Dataset {
             return Err(DatasetError::Version { schema: raw.schema_version, data: raw.data_version });
         }
         let dataset = Dataset::new(raw.generator, raw.shards, raw.format, raw.layers, raw.labels)?;
-        Dataset { load: raw.load, ..dataset }.with_changes(raw.changes)
+        let late_rate = dataset.generator.late_rate();
+        Dataset { load: raw.load, ..dataset }
+            .with_changes(raw.changes)?
+            .with_late_rows(late_rate)?
+            .with_duplicates(raw.duplicates)
     }
 }
 
@@ -307,24 +323,57 @@ impl Dataset {
             labels,
             load: 0,
             changes: 0.0,
+            duplicates: 0.0,
         })
     }
 
     /// The same load carrying `rate` change events per new row. Only an appended load
     /// changes earlier movements.
     pub fn with_changes(self, rate: f64) -> Result<Self, DatasetError> {
+        let changes = self.event_rate("changes", rate, "change earlier movements")?;
+        Ok(Self { changes, ..self })
+    }
+
+    /// The same load with a share `rate` of its rows late (dated before its period, see
+    /// [`GeneratorConfig::with_late_rate`]). Only an appended load has an earlier period.
+    pub fn with_late_rows(self, rate: f64) -> Result<Self, DatasetError> {
+        let rate = self.event_rate("late_rate", rate, "date rows in an earlier load's period")?;
+        let generator =
+            self.generator.with_late_rate(rate).map_err(|e| DatasetError::Config(e.to_string()))?;
+        Ok(Self { generator, ..self })
+    }
+
+    /// The same load delivering `rate` rows of the load before it again per new row. Only an
+    /// appended load has an earlier load.
+    pub fn with_duplicates(self, rate: f64) -> Result<Self, DatasetError> {
+        let duplicates = self.event_rate("duplicate_rate", rate, "deliver earlier rows again")?;
+        Ok(Self { duplicates, ..self })
+    }
+
+    /// `rate` when this load can carry it: 0 to [`MAX_CHANGE_RATE`], and not 0 for an
+    /// appended load only (`what` says what the first load could not do).
+    fn event_rate(&self, setting: &'static str, rate: f64, what: &str) -> Result<f64, DatasetError> {
         if rate == 0.0 {
-            return Ok(Self { changes: 0.0, ..self });
+            return Ok(0.0);
         }
         if !(0.0..=MAX_CHANGE_RATE).contains(&rate) {
-            return Err(DatasetError::Changes(format!("{rate}: a change rate is 0 to {MAX_CHANGE_RATE}")));
+            return Err(DatasetError::Events {
+                setting,
+                reason: format!("{rate} is not in 0 to {MAX_CHANGE_RATE}"),
+            });
         }
         if self.load == 0 {
-            return Err(DatasetError::Changes(
-                "the first load has no earlier movement to change: give it to an appended load".into(),
-            ));
+            return Err(DatasetError::Events {
+                setting,
+                reason: format!("the first load has no earlier load to {what}: give it to an appended load"),
+            });
         }
-        Ok(Self { changes: rate, ..self })
+        Ok(rate)
+    }
+
+    /// Whether the load carries change events, late rows or repeated rows.
+    pub fn has_events(&self) -> bool {
+        self.changes > 0.0 || self.duplicates > 0.0 || self.generator.late_rate() > 0.0
     }
 
     /// The next load of a lake whose last load is `self`: `rows` rows in `shards` shards over
@@ -407,6 +456,15 @@ impl Dataset {
         format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
     }
 
+    /// `, change rate 0.01, late rate 0.001, duplicate rate 0.001`: the event rates not 0.
+    fn describe_events(&self) -> String {
+        [("change", self.changes), ("late", self.generator.late_rate()), ("duplicate", self.duplicates)]
+            .into_iter()
+            .filter(|(_, rate)| *rate > 0.0)
+            .map(|(name, rate)| format!(", {name} rate {rate}"))
+            .collect()
+    }
+
     /// A one-line description for messages.
     pub fn describe(&self) -> String {
         let g = &self.generator;
@@ -419,7 +477,7 @@ impl Dataset {
             g.period().end,
             g.first_id(),
             g.anomaly_rate(),
-            if self.changes > 0.0 { format!(", change rate {}", self.changes) } else { String::new() },
+            self.describe_events(),
             self.shards,
             self.format.name(),
             self.layers,

@@ -117,6 +117,24 @@ pub fn labels(index: u32, dataset: &Dataset) -> String {
     format!("{LABELS}/anomalies-{}{index:05}-of-{:05}.csv", load_tag(dataset.load), dataset.shards)
 }
 
+/// `raw/_labels/events-load00003-00002-of-00005.csv`: the ground truth of shard 2's part of
+/// load 3's events (late rows, repeats, changes).
+pub fn event_labels(index: u32, dataset: &Dataset) -> String {
+    format!("{LABELS}/events-{}{index:05}-of-{:05}.csv", load_tag(dataset.load), dataset.shards)
+}
+
+/// `raw/mouvements-load00003-repeated-00002-of-00005.csv`: shard 2's part of the rows load 3
+/// delivers again. In the `raw/mouvements-*.csv` glob with the load's new rows (a repeated
+/// delivery lands where deliveries land), and never a [`ShardName`].
+pub fn repeats(index: u32, dataset: &Dataset) -> String {
+    format!(
+        "{RAW}/{SHARD_STEM}-{}repeated-{index:05}-of-{:05}.{}",
+        load_tag(dataset.load),
+        dataset.shards,
+        dataset.format.extension()
+    )
+}
+
 /// `raw/changes/changes-load00003-00002-of-00005.csv`: shard 2's part of load 3's change
 /// feed. Out of the `raw/mouvements-*.csv` glob, and no load reuses another's names (Auto
 /// Loader on `raw/changes/` sees each file once).
@@ -237,6 +255,7 @@ mod tests {
             "mouvements-load00000-00000-of-00005.csv",
             "mouvements-load3-00000-of-00005.csv",
             "mouvements-loadx-00000-of-00005.csv",
+            "mouvements-load00003-repeated-00000-of-00005.csv",
         ] {
             assert_eq!(parse_shard_file(name), None, "{name}");
         }

@@ -4,11 +4,18 @@
 //! names a movement live at that point of `change_seq`, that the sequence increases, that an
 //! update changes the amount alone and that a delete carries the row as it was. A hand-edited
 //! line, a dropped or an added event each fail it, with the line named.
+//!
+//! The rows a load delivers again (`raw/mouvements-loadNNNNN-repeated-…`) and the ground truth
+//! of its events (`raw/_labels/events-…`) are checked the same way: byte for byte against what
+//! the history gives each shard, so a repeated row that is not its first delivery fails.
 
 use mouvements_generator::changes::{
-    CHANGES_HEADER, Change, ChangeKind, LoadSettings, load_changes, shard_changes, write_changes_csv,
+    CHANGES_HEADER, Change, ChangeKind, EVENTS_HEADER, LoadSettings, load_changes, load_repeats, shard_part,
+    write_changes_csv, write_events_csv, write_repeats_csv,
 };
+use mouvements_schema::{CSV_HEADER, MouvementId};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::sync::Arc;
 
 use mouvements_generator::{Generator, plan};
@@ -30,6 +37,10 @@ pub struct ChangeSummary {
     pub updates: u64,
     /// Cancellations.
     pub deletes: u64,
+    /// New rows dated before their load's period.
+    pub late_rows: u64,
+    /// Rows delivered again (not in the merged book twice).
+    pub repeats: u64,
     /// Movements live once every event is applied: the rows a correct MERGE of `raw/` leaves.
     pub live_rows: u64,
     /// How much the events change the sum of `montant` over the history's rows, in cents.
@@ -43,20 +54,24 @@ pub struct ChangeSummary {
 /// Checks every change file of the manifest against the events of the history; returns what
 /// the feed does, or `None` for a history without changes.
 pub async fn check(
-    lake: &Lake,
+    lake: &Arc<Lake>,
     manifest: &Manifest,
     survey: &Survey,
     problems: &mut Problems,
 ) -> Result<Option<ChangeSummary>, SinkError> {
     let folder = format!("{}/", layout::CHANGES);
     let listed = manifest.files().any(|f| f.path.starts_with(&folder));
-    if !listed && manifest.loads.iter().all(|l| l.dataset.changes == 0.0) {
+    if !listed && !manifest.loads.iter().any(|l| l.dataset.has_events()) {
         return Ok(None);
     }
     let settings: Vec<LoadSettings> = manifest
         .loads
         .iter()
-        .map(|l| LoadSettings { config: l.dataset.generator, change_rate: l.dataset.changes })
+        .map(|l| LoadSettings {
+            config: l.dataset.generator,
+            change_rate: l.dataset.changes,
+            duplicate_rate: l.dataset.duplicates,
+        })
         .collect();
     let settings = Arc::new(settings);
     let mut summary = ChangeSummary { live_rows: manifest.rows, ..ChangeSummary::default() };
@@ -87,6 +102,10 @@ pub async fn check(
         if load.dataset.changes > 0.0 && load.dataset.layers.contains(Layer::Delta) {
             check_change_data(lake, load, events, problems).await?;
         }
+        let repeats = load_repeats(&settings, n);
+        summary.repeats += repeats.len() as u64;
+        let feeds = Feeds { lake, history: manifest, n, events, repeats: &repeats };
+        summary.late_rows += feeds.check(problems).await?;
         for entry in &load.shards {
             let name = layout::changes(entry.index, &load.dataset);
             for other in entry.files.iter().filter(|f| f.path.starts_with(&folder) && f.path != name) {
@@ -100,7 +119,7 @@ pub async fn check(
                 );
             }
             let file = entry.files.iter().find(|f| f.path == name);
-            let expected = shard_changes(events, entry.index, load.dataset.shards);
+            let expected = shard_part(events, entry.index, load.dataset.shards);
             let Some(file) = file else {
                 if load.dataset.changes > 0.0 {
                     problems.add_set(
@@ -148,7 +167,7 @@ async fn check_change_data(
         let listed: BTreeMap<&str, &FileEntry> =
             entry.files.iter().filter(|f| is_change_data(f)).map(|f| (f.path.as_str(), f)).collect();
         let (generator, shard_events) =
-            (Arc::clone(&generator), shard_changes(events, entry.index, load.dataset.shards).to_vec());
+            (Arc::clone(&generator), shard_part(events, entry.index, load.dataset.shards).to_vec());
         let dataset = load.dataset;
         let expected = tokio::task::spawn_blocking(move || {
             expected_change_data(&generator, &shard, &shard_events, &dataset)
@@ -238,7 +257,181 @@ fn check_stored(file: &FileEntry, stored: &[u8], expected: &[Change], problems: 
 fn compare(name: &str, stored: &[u8], expected: &[Change], problems: &mut Problems) {
     let mut want = Vec::with_capacity(CHANGES_HEADER.len() + expected.len() * 80);
     write_changes_csv(expected, &mut want).expect("writing to memory does not fail");
-    if stored == want.as_slice() {
+    first_difference(name, stored, &want, CHANGES_HEADER, "changes.differs", problems);
+}
+
+/// A kind of file checked byte for byte: its header and rules.
+#[derive(Clone, Copy)]
+struct FeedFile {
+    header: &'static str,
+    differs: &'static str,
+    unlisted: &'static str,
+    /// Whether it is stored like a raw shard (gzip-compressed for `csv-gz`).
+    raw: bool,
+}
+
+const REPEATS: FeedFile =
+    FeedFile { header: CSV_HEADER, differs: "repeats.differs", unlisted: "repeats.unlisted", raw: true };
+const EVENTS: FeedFile =
+    FeedFile { header: EVENTS_HEADER, differs: "events.differs", unlisted: "events.unlisted", raw: false };
+
+/// The repeated rows and the events ground truth of one load, against what the history gives
+/// each of its shards.
+struct Feeds<'a> {
+    lake: &'a Arc<Lake>,
+    history: &'a Manifest,
+    /// The load's index in the history.
+    n: usize,
+    events: &'a [Change],
+    /// The rows it delivers again (row indices of the load before).
+    repeats: &'a [u64],
+}
+
+impl Feeds<'_> {
+    /// Checks every shard's files; returns the load's late rows.
+    async fn check(&self, problems: &mut Problems) -> Result<u64, SinkError> {
+        let load = &self.history.loads[self.n];
+        let dataset = load.dataset;
+        let generator = Arc::new(Generator::new(dataset.generator));
+        let earlier =
+            self.n.checked_sub(1).map(|e| Arc::new(Generator::new(self.history.loads[e].dataset.generator)));
+        let plans = plan::shards(dataset.generator.rows(), dataset.shards);
+        let mut late = 0;
+        for (entry, shard) in load.shards.iter().zip(plans) {
+            let repeats = shard_part(self.repeats, entry.index, dataset.shards).to_vec();
+            let events = shard_part(self.events, entry.index, dataset.shards).to_vec();
+            let (generator, earlier) = (Arc::clone(&generator), earlier.clone());
+            let (expected, late_rows) = self
+                .blocking(move || {
+                    let mut repeated = Vec::new();
+                    if let Some(earlier) = earlier.as_deref() {
+                        write_repeats_csv(earlier, &repeats, &mut repeated)?;
+                    }
+                    let first_id = earlier.as_deref().map_or(0, |e| e.config().first_id());
+                    let ids: Vec<MouvementId> = repeats.iter().map(|r| MouvementId(first_id + r)).collect();
+                    let mut labels = Vec::new();
+                    let count = write_events_csv(
+                        dataset.load,
+                        &generator,
+                        shard.rows.clone(),
+                        &ids,
+                        &events,
+                        &mut labels,
+                    )?;
+                    let late = count - ids.len() as u64 - events.len() as u64;
+                    Ok(((repeated, labels), late))
+                })
+                .await?;
+            late += late_rows;
+            let (repeated, labels) = expected;
+            let has_raw = dataset.layers.contains(Layer::Raw);
+            let files = [
+                (
+                    layout::repeats(entry.index, &dataset),
+                    dataset.duplicates > 0.0 && has_raw,
+                    repeated,
+                    REPEATS,
+                ),
+                (
+                    layout::event_labels(entry.index, &dataset),
+                    dataset.labels && dataset.has_events(),
+                    labels,
+                    EVENTS,
+                ),
+            ];
+            for (name, wanted, want, kind) in files {
+                match entry.files.iter().find(|f| f.path == name) {
+                    None if wanted => problems.add_set(
+                        kind.unlisted,
+                        &name,
+                        format!(
+                            "the manifest lists no such file for shard {} of load {}",
+                            entry.index, dataset.load
+                        ),
+                    ),
+                    None => {}
+                    Some(file) if !wanted => problems.add_set(
+                        kind.differs,
+                        &file.path,
+                        format!("load {} delivers no such file", dataset.load),
+                    ),
+                    Some(file) => {
+                        let gzip = kind.raw && dataset.format == mouvements_sink::ShardFormat::CsvGz;
+                        self.compare_stored(file, gzip, &want, kind, problems).await?;
+                    }
+                }
+            }
+        }
+        Ok(late)
+    }
+
+    /// One stored file against the manifest's size and CRC32C and the bytes `want`.
+    async fn compare_stored(
+        &self,
+        file: &FileEntry,
+        gzip: bool,
+        want: &[u8],
+        kind: FeedFile,
+        problems: &mut Problems,
+    ) -> Result<(), SinkError> {
+        let (lake, path) = (Arc::clone(self.lake), file.path.clone());
+        let read = self
+            .blocking(move || {
+                let handle = tokio::runtime::Handle::current();
+                let mut reader =
+                    lake.objects().reader(&path, gzip, &handle).map_err(std::io::Error::other)?;
+                let mut bytes = Vec::new();
+                let read = reader.read_to_end(&mut bytes).map(|_| bytes);
+                Ok((read, reader.stored()))
+            })
+            .await;
+        let rule = kind.differs;
+        let (bytes, receipt) = match read {
+            Ok((Ok(bytes), receipt)) => (bytes, receipt),
+            Ok((Err(e), _)) | Err(SinkError::Write { source: e, .. }) => {
+                problems.add_set(rule, &file.path, format!("it cannot be read back: {e}"));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if receipt.bytes != file.bytes || crc32c_hex(receipt.crc32c) != file.crc32c {
+            let value = format!(
+                "{} bytes, CRC32C {}; the manifest says {} bytes, {}",
+                receipt.bytes,
+                crc32c_hex(receipt.crc32c),
+                file.bytes,
+                file.crc32c
+            );
+            problems.add_set(rule, &file.path, value);
+        }
+        first_difference(&file.path, &bytes, want, kind.header, rule, problems);
+        Ok(())
+    }
+
+    /// Runs `work` on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T, SinkError> {
+        let url = self.lake.url().to_string();
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| SinkError::Write { url: url.clone(), source: std::io::Error::other(e) })?
+            .map_err(|source| SinkError::Write { url, source })
+    }
+}
+
+/// The first line where `stored` differs from `want` (whose header is `header`), as a problem
+/// of `rule`.
+fn first_difference(
+    name: &str,
+    stored: &[u8],
+    want: &[u8],
+    header: &str,
+    rule: &'static str,
+    problems: &mut Problems,
+) {
+    if stored == want {
         return;
     }
     let (mut found, mut given) = (stored.split(|b| *b == b'\n'), want.split(|b| *b == b'\n'));
@@ -257,11 +450,11 @@ fn compare(name: &str, stored: &[u8], expected: &[Change], problems: &mut Proble
             )
         };
         let value = if line == 1 {
-            format!("the header is {}, expected {}", show(f), CHANGES_HEADER.trim_end())
+            format!("the header is {}, expected {}", show(f), header.trim_end())
         } else {
             format!("{} where the history gives {}", show(f), show(g))
         };
-        problems.add("changes.differs", Problem { shard: name.to_owned(), line, column: None, value });
+        problems.add(rule, Problem { shard: name.to_owned(), line, column: None, value });
         return;
     }
 }

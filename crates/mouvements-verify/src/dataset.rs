@@ -12,9 +12,10 @@ use crate::problems::Problems;
 /// The rule broken by a missing file, by what the file is.
 fn missing_rule(path: &str, layer: Option<Layer>) -> &'static str {
     match layer {
-        Some(Layer::Raw) => "set.shard_missing",
         None if path.starts_with(&format!("{}/", layout::CHANGES)) => "set.changes_missing",
-        None => "set.labels_missing",
+        None if path.starts_with(&format!("{}/", layout::LABELS)) => "set.labels_missing",
+        // A raw shard, or a load's rows delivered again.
+        Some(Layer::Raw) | None => "set.shard_missing",
         Some(Layer::Staging | Layer::Delta) => "set.file_missing",
     }
 }
@@ -69,31 +70,31 @@ pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>
 /// The id and date order across shard boundaries, checked shard after shard.
 #[derive(Default)]
 pub struct Sequence {
-    previous_last: Option<(u64, NaiveDate)>,
+    last_id: Option<u64>,
+    last_date: Option<NaiveDate>,
 }
 
 impl Sequence {
-    /// Checks that shard `name`, whose first and last well-formed rows are given, follows
-    /// the shards before it.
+    /// Checks that shard `name`, whose first and last well-formed rows' ids and first and last
+    /// dates in the period are given, follows the shards before it.
     pub fn follow(
         &mut self,
         name: &str,
-        first: Option<(u64, NaiveDate)>,
-        last: Option<(u64, NaiveDate)>,
+        ids: Option<(u64, u64)>,
+        dates: Option<(NaiveDate, NaiveDate)>,
         problems: &mut Problems,
     ) {
-        if let (Some((last_id, last_date)), Some((first_id, first_date))) = (self.previous_last, first) {
-            if Some(first_id) != last_id.checked_add(1) {
-                problems.add_set(
-                    "id.sequence",
-                    name,
-                    format!("starts at M{first_id:07} after M{last_id:07}"),
-                );
-            }
-            if first_date < last_date {
-                problems.add_set("date.order", name, format!("starts on {first_date} after {last_date}"));
-            }
+        if let (Some(last_id), Some((first_id, _))) = (self.last_id, ids)
+            && Some(first_id) != last_id.checked_add(1)
+        {
+            problems.add_set("id.sequence", name, format!("starts at M{first_id:07} after M{last_id:07}"));
         }
-        self.previous_last = last.or(self.previous_last);
+        if let (Some(last_date), Some((first_date, _))) = (self.last_date, dates)
+            && first_date < last_date
+        {
+            problems.add_set("date.order", name, format!("starts on {first_date} after {last_date}"));
+        }
+        self.last_id = ids.map(|(_, last)| last).or(self.last_id);
+        self.last_date = dates.map(|(_, last)| last).or(self.last_date);
     }
 }

@@ -36,7 +36,10 @@ struct FileOutcome {
 /// What the rows of a data file must satisfy.
 #[derive(Clone, Copy)]
 struct Bounds {
+    /// Days the dates must fall in (late rows' included).
     period: (NaiveDate, NaiveDate),
+    /// The period's first day: rows dated from it on never go back in time.
+    ordered_from: NaiveDate,
     ids: (u64, u64),
 }
 
@@ -145,7 +148,8 @@ pub async fn check_files(
         let origin = origins.get(file.path.as_str()).and_then(|i| manifest.loads.get(*i)).unwrap_or(load);
         let generator = origin.dataset.generator;
         Bounds {
-            period: (generator.period().start, generator.period().end),
+            period: (generator.dated_within().start, generator.period().end),
+            ordered_from: generator.period().start,
             ids: (generator.first_id(), generator.first_id() + generator.rows()),
         }
     };
@@ -242,7 +246,8 @@ fn decode(file: &FileEntry, bytes: Bytes, bounds: Bounds, with_stats: bool) -> F
             .add("file.partition", problem(0, None, format!("{folder} is not the file's partition folder")));
         return outcome;
     };
-    let mut previous: Option<(u64, NaiveDate)> = None;
+    let mut previous: Option<u64> = None;
+    let mut last_ordered: Option<NaiveDate> = None;
     let result = read_rows(bytes, partition, &mut |row| {
         outcome.rows += 1;
         let line = outcome.rows;
@@ -261,25 +266,18 @@ fn decode(file: &FileEntry, bytes: Bytes, bounds: Bounds, with_stats: bool) -> F
             let value = format!("{date} outside {} to {}", bounds.period.0, bounds.period.1);
             outcome.problems.add("date.period", problem(line, Some("date_op"), value));
         }
-        if let Some((previous_id, previous_date)) = previous {
-            if id <= previous_id {
-                outcome.problems.add(
-                    "id.order",
-                    problem(
-                        line,
-                        Some("id_mouvement"),
-                        format!("{} after M{previous_id:07}", row.id_mouvement),
-                    ),
-                );
-            }
-            if date < previous_date {
-                outcome.problems.add(
-                    "date.order",
-                    problem(line, Some("date_op"), format!("{date} after {previous_date}")),
-                );
-            }
+        if let Some(previous_id) = previous.filter(|previous_id| id <= *previous_id) {
+            let value = format!("{} after M{previous_id:07}", row.id_mouvement);
+            outcome.problems.add("id.order", problem(line, Some("id_mouvement"), value));
         }
-        previous = Some((id, date));
+        if date >= bounds.ordered_from {
+            if let Some(previous) = last_ordered.filter(|previous| date < *previous) {
+                let value = format!("{date} after {previous}");
+                outcome.problems.add("date.order", problem(line, Some("date_op"), value));
+            }
+            last_ordered = Some(date);
+        }
+        previous = Some(id);
         outcome.stats.add(&row);
         outcome.digest.add(&row);
         if let Some(builder) = outcome.builder.as_mut() {

@@ -297,7 +297,8 @@ fn spawn_checks(
         let expected = shard::Expected {
             name: file.path.clone(),
             first_id: generator.first_id() + load_row,
-            period: (generator.period().start, generator.period().end),
+            period: (generator.dated_within().start, generator.period().end),
+            ordered_from: generator.period().start,
             first_row,
             sample_rows: sample_rows
                 .iter()
@@ -360,7 +361,7 @@ async fn collect(
         if complete && outcome.rows != rows {
             problems.add_set("shard.rows", &name, format!("{} rows, the manifest says {rows}", outcome.rows));
         }
-        sequence.follow(&name, outcome.first, outcome.last, problems);
+        sequence.follow(&name, outcome.ids, outcome.dates, problems);
         let clean = outcome.problems.is_empty() && crc == crc32c && outcome.rows == rows;
         shards.push(ShardSummary::checked(&name, outcome.rows, stored.bytes, &crc, clean));
         problems.merge(outcome.problems);
@@ -384,9 +385,9 @@ async fn check_labels(
 ) -> Result<Option<stats::LabelTally>, SinkError> {
     let mut total = stats::LabelTally::default();
     let mut complete = true;
-    let feed = format!("{}/", layout::CHANGES);
+    let anomalies = format!("{}/anomalies-", layout::LABELS);
     let files: Vec<FileEntry> =
-        manifest.files().filter(|f| f.layer.is_none() && !f.path.starts_with(&feed)).cloned().collect();
+        manifest.files().filter(|f| f.layer.is_none() && f.path.starts_with(&anomalies)).cloned().collect();
     for file in files {
         if !survey.objects.contains_key(&file.path) {
             complete = false;

@@ -8,13 +8,13 @@ use serde::Serialize;
 
 /// Every rule the verifier checks, by id, with what it checks: the report lists them all,
 /// with a count for each.
-pub const RULES: [(&str, &str); 59] = [
+pub const RULES: [(&str, &str); 63] = [
     ("line.field_count", "seven comma-separated fields"),
     ("line.too_long", "a line fits the longest valid row"),
     ("line.crlf", "lines end with \\n, not \\r\\n"),
     ("id.format", "id_mouvement is M and at least 7 digits"),
     ("date.format", "date_op is YYYY-MM-DD"),
-    ("date.period", "date_op lies in the configured period"),
+    ("date.period", "date_op lies in the configured period (a late row in the 61 days before it)"),
     ("montant.format", "montant has two decimals"),
     ("montant.sign", "montant has its type's sign"),
     ("produit.domain", "produit is one of the four"),
@@ -24,7 +24,7 @@ pub const RULES: [(&str, &str); 59] = [
     ("pays.domain", "pays is FR, ES, IT, DE or BE"),
     ("pays.agence", "pays is the agency's country"),
     ("id.order", "ids increase within a shard"),
-    ("date.order", "dates never decrease within a shard"),
+    ("date.order", "dates never decrease within a shard (late rows aside)"),
     ("id.sequence", "ids run without gaps across shards"),
     ("shard.header", "each shard starts with the header"),
     ("shard.empty", "no shard is empty"),
@@ -71,6 +71,16 @@ pub const RULES: [(&str, &str); 59] = [
     ("changes.rows", "each change file holds as many events as the manifest says"),
     ("changes.unlisted", "every shard of a load with changes lists its change file"),
     ("changes.unexpected", "no change file where the load carries none, one a shard"),
+    (
+        "repeats.differs",
+        "each file of repeated rows holds, byte for byte, the first delivery of the rows the history repeats in its shard",
+    ),
+    ("repeats.unlisted", "every shard of a load with repeats lists its file of repeated rows"),
+    (
+        "events.differs",
+        "each events ground truth holds the late rows, repeats and changes the history gives its shard",
+    ),
+    ("events.unlisted", "every shard of a labelled load with events lists its events ground truth"),
 ];
 
 /// Examples kept per rule.
@@ -216,6 +226,8 @@ mod tests {
             "labels",
             "history",
             "changes",
+            "repeats",
+            "events",
         ];
         let used: Vec<&str> =
             used.into_iter().filter(|id| families.contains(&id.split('.').next().unwrap_or(""))).collect();

@@ -20,8 +20,11 @@ pub struct Expected {
     pub name: String,
     /// Id of its first row.
     pub first_id: u64,
-    /// Days its dates must fall in.
+    /// Days its dates must fall in (late rows' included).
     pub period: (NaiveDate, NaiveDate),
+    /// The period's first day: rows dated from it on never go back in time (late rows, dated
+    /// before, may stand anywhere).
+    pub ordered_from: NaiveDate,
     /// Dataset row index of its first row.
     pub first_row: u64,
     /// Dataset row indices to keep as samples, ascending.
@@ -34,10 +37,10 @@ pub struct Expected {
 pub struct Outcome {
     /// Data rows read (well-formed or not).
     pub rows: u64,
-    /// Id and date of the first and last well-formed rows.
-    pub first: Option<(u64, NaiveDate)>,
-    /// See `first`.
-    pub last: Option<(u64, NaiveDate)>,
+    /// Ids of the first and last well-formed rows.
+    pub ids: Option<(u64, u64)>,
+    /// Dates of the first and last well-formed rows dated in the period (late rows aside).
+    pub dates: Option<(NaiveDate, NaiveDate)>,
     /// What is wrong.
     pub problems: Problems,
     /// The sampled rows with their dataset row index.
@@ -52,8 +55,8 @@ pub struct Outcome {
 pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
     let mut outcome = Outcome {
         rows: 0,
-        first: None,
-        last: None,
+        ids: None,
+        dates: None,
         problems: Problems::default(),
         sample: Vec::new(),
         stats: expected.stats.then(StatsBuilder::new),
@@ -120,15 +123,14 @@ pub fn check(reader: impl Read, expected: &Expected) -> Outcome {
             let value = format!("{date} outside {} to {}", expected.period.0, expected.period.1);
             outcome.problems.add("date.period", problem(line_number, Some("date_op"), value));
         }
-        if let Some((_, previous)) = outcome.last
-            && date < previous
-        {
-            outcome
-                .problems
-                .add("date.order", problem(line_number, Some("date_op"), format!("{date} after {previous}")));
+        if date >= expected.ordered_from {
+            if let Some((_, previous)) = outcome.dates.filter(|(_, previous)| date < *previous) {
+                let value = format!("{date} after {previous}");
+                outcome.problems.add("date.order", problem(line_number, Some("date_op"), value));
+            }
+            outcome.dates = Some((outcome.dates.map_or(date, |(first, _)| first), date));
         }
-        outcome.first.get_or_insert((id, date));
-        outcome.last = Some((id, date));
+        outcome.ids = Some((outcome.ids.map_or(id, |(first, _)| first), id));
         if let Some(stats) = outcome.stats.as_mut() {
             stats.add(&row);
         }
@@ -158,6 +160,7 @@ mod tests {
             name: "s".into(),
             first_id: 1,
             period: (june(1), june(30)),
+            ordered_from: june(1),
             first_row: 0,
             sample_rows: vec![1],
             stats: false,
@@ -174,7 +177,7 @@ mod tests {
         assert!(outcome.problems.is_empty(), "{:?}", outcome.problems);
         assert_eq!(outcome.rows, 2);
         assert_eq!(outcome.sample.len(), 1);
-        assert_eq!(outcome.last.unwrap().0, 2);
+        assert_eq!(outcome.ids.unwrap().1, 2);
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub struct AppendOptions {
     /// loads' movements, see `mouvements_generator::changes`); 0 for none. The load's own,
     /// not a lake setting.
     pub changes: f64,
+    /// Share of the load's rows that are late: dated in the two months before its period
+    /// (`GeneratorConfig::with_late_rate`); 0 for none. The load's own.
+    pub late_rate: f64,
+    /// Rows of the load before delivered again per new row, byte for byte (a repeated
+    /// delivery, `mouvements_generator::changes::load_repeats`); 0 for none. The load's own.
+    pub duplicate_rate: f64,
 }
 
 /// An appended load to write: its dataset, and the datasets of the loads before it.
@@ -128,10 +134,14 @@ pub async fn next_load(
         }
         other => JobError::Sink(other.into()),
     })?;
-    let dataset = dataset.with_changes(append.changes).map_err(|e| match e {
-        DatasetError::Changes(reason) => JobError::setting("changes", reason),
-        other => JobError::Sink(other.into()),
-    })?;
+    let dataset = dataset
+        .with_changes(append.changes)
+        .and_then(|d| d.with_late_rows(append.late_rate))
+        .and_then(|d| d.with_duplicates(append.duplicate_rate))
+        .map_err(|e| match e {
+            DatasetError::Events { setting, reason } => JobError::setting(setting, reason),
+            other => JobError::Sink(other.into()),
+        })?;
     Ok(NextLoad { dataset, history: datasets().collect() })
 }
 

@@ -6,14 +6,16 @@
 use std::io::{self, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use mouvements_generator::changes::{Change, write_changes_csv};
+use mouvements_generator::changes::{
+    Change, shard_part, write_changes_csv, write_events_csv, write_repeats_csv,
+};
 use mouvements_generator::{Generator, ShardPlan};
 use mouvements_lakehouse::{Partition, PartitionedWriter};
 use mouvements_schema::{Mouvement, MouvementId, Produit};
 use mouvements_sink::{FileEntry, Output, Produced, ShardOutputs};
 
 use crate::control::Control;
-use crate::merge::Merge;
+use crate::generate::Load;
 
 /// Rows between two moves of the progress bar when no CSV is written.
 const PROGRESS_ROWS: u64 = 8192;
@@ -24,22 +26,23 @@ const BATCH_ROWS: usize = 4096;
 /// Batches on their way to an encoder thread at most: the walk waits beyond.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-/// Generates the rows of `shard` into its outputs, and its part of the load's change events
-/// (`changes`) into the change feed and, when the load merges them into the Delta table, into
-/// its change data files, with the rewrites of `merge` this shard owns; returns what was
-/// stored. The rows are walked once: the walk writes the CSV and hands each typed row to the
+/// Generates the rows of `shard` of `load` into its outputs, its part of the load's change
+/// events into the change feed and, when the load merges them into the Delta table, into its
+/// change data files, with the rewrites this shard owns, its part of the rows the load delivers
+/// again, and the ground truth of its events; returns what was stored. The rows are walked once: the walk writes the CSV and hands each typed row to the
 /// Parquet encoding. With `parallel`, two threads of their own encode the Parquet files, each
 /// taking half of the partitions from batches of rows this one sends them: a shard then keeps
 /// every core busy when it is the last one running.
-pub fn write_shard(
-    generator: &Generator,
+pub(crate) fn write_shard(
+    load: &Load,
     shard: &ShardPlan,
-    changes: &[Change],
-    merge: &Merge,
     outputs: &ShardOutputs<'_>,
     progress: &Control,
     parallel: bool,
 ) -> io::Result<Produced> {
+    let generator = &load.generator;
+    let changes = shard_part(&load.changes, shard.index, shard.count);
+    let repeats = shard_part(&load.repeats, shard.index, shard.count);
     let rows = shard.rows.end - shard.rows.start;
     let first_id = generator.config().first_id();
     let mut produced = Produced {
@@ -54,6 +57,23 @@ pub fn write_shard(
     }
     if let Some(mut labels) = outputs.labels()? {
         let count = generator.write_labels_csv(shard.rows.clone(), io::BufWriter::new(&mut labels))?;
+        produced.files.extend(labels.finish(count, None)?);
+    }
+    if let (Some(mut again), Some(earlier)) = (outputs.repeats()?, load.earlier.as_ref()) {
+        write_repeats_csv(earlier, repeats, io::BufWriter::new(&mut again))?;
+        produced.files.extend(again.finish(repeats.len() as u64, None)?);
+    }
+    if let Some(mut labels) = outputs.event_labels()? {
+        let first_id = load.earlier.as_ref().map_or(0, |e| e.config().first_id());
+        let ids: Vec<MouvementId> = repeats.iter().map(|r| MouvementId(first_id + r)).collect();
+        let count = write_events_csv(
+            load.number,
+            generator,
+            shard.rows.clone(),
+            &ids,
+            changes,
+            io::BufWriter::new(&mut labels),
+        )?;
         produced.files.extend(labels.finish(count, None)?);
     }
     let raw = outputs.raw()?;
@@ -74,8 +94,8 @@ pub fn write_shard(
     // Files in partition order, however the encoders split them: the record is the same.
     parquet.sort_by_key(|(index, _)| *index);
     produced.files.extend(parquet.into_iter().flat_map(|(_, files)| files));
-    for rewrite in merge.of_shard(shard.index, shard.count) {
-        produced.files.extend(rewrite.write(merge.load(), outputs)?);
+    for rewrite in load.merge.of_shard(shard.index, shard.count) {
+        produced.files.extend(rewrite.write(load.merge.load(), outputs)?);
     }
     Ok(produced)
 }

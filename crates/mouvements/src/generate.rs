@@ -290,31 +290,52 @@ async fn write_shards(
     }
 }
 
-/// A worker thread: takes shards from the queue until it is empty or the run is stopped (a
-/// shard failed, or Ctrl-C: the shard in progress aborts its uploads).
 /// What every shard of the load is written from.
-struct Load {
-    generator: Generator,
+pub(crate) struct Load {
+    /// The load's number.
+    pub(crate) number: u32,
+    pub(crate) generator: Generator,
     /// The load's change events, every shard's.
-    changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
+    /// The rows of the load before it delivers again (its row indices), every shard's.
+    pub(crate) repeats: Vec<u64>,
+    /// The load before's generator, when it repeats some of its rows.
+    pub(crate) earlier: Option<Generator>,
     /// The Delta files of earlier loads those events change.
-    merge: Merge,
+    pub(crate) merge: Merge,
 }
 
 impl Load {
     /// The load `dataset` after the loads of `history`: its generator, the change events it
     /// delivers (drawn from the loads of the window before it; none for a load without
-    /// changes) and the rewrites they make.
+    /// changes), the rows it delivers again and the rewrites its events make.
     fn new(history: &[Dataset], dataset: Dataset) -> Load {
         let loads: Vec<Dataset> = history.iter().copied().chain(std::iter::once(dataset)).collect();
-        let settings: Vec<LoadSettings> =
-            loads.iter().map(|d| LoadSettings { config: d.generator, change_rate: d.changes }).collect();
+        let settings: Vec<LoadSettings> = loads
+            .iter()
+            .map(|d| LoadSettings {
+                config: d.generator,
+                change_rate: d.changes,
+                duplicate_rate: d.duplicates,
+            })
+            .collect();
         let changes = changes::load_changes(&settings, history.len());
+        let repeats = changes::load_repeats(&settings, history.len());
+        let earlier = history.last().filter(|_| !repeats.is_empty()).map(|d| Generator::new(d.generator));
         let merge = Merge::plan(&loads, &settings, &changes);
-        Load { generator: Generator::new(dataset.generator), changes, merge }
+        Load {
+            number: dataset.load,
+            generator: Generator::new(dataset.generator),
+            changes,
+            repeats,
+            earlier,
+            merge,
+        }
     }
 }
 
+/// A worker thread: takes shards from the queue until it is empty or the run is stopped (a
+/// shard failed, or Ctrl-C: the shard in progress aborts its uploads).
 struct ShardWorker {
     run: Arc<Run>,
     load: Arc<Load>,
@@ -345,17 +366,7 @@ impl ShardWorker {
             let index = shard.index;
             let split = self.split_layers && last;
             let written = self.run.write_shard(index, &self.handle, &self.cancel, |outputs| {
-                let load = &*self.load;
-                let changes = changes::shard_changes(&load.changes, shard.index, self.run.dataset().shards);
-                compose::write_shard(
-                    &load.generator,
-                    &shard,
-                    changes,
-                    &load.merge,
-                    outputs,
-                    &self.control,
-                    split,
-                )
+                compose::write_shard(&self.load, &shard, outputs, &self.control, split)
             });
             if results.send(written.map(|entry| (index, entry))).is_err() {
                 return;

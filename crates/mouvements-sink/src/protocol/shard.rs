@@ -119,6 +119,28 @@ impl ShardOutputs<'_> {
         self.open(vec![(layout::changes(self.index, dataset), None)], false, None).map(Some)
     }
 
+    /// The shard's part of the rows the load delivers again, when it repeats some and has the
+    /// raw layer (gzip-compressed like the raw shards).
+    pub fn repeats(&self) -> io::Result<Option<Output>> {
+        let dataset = &self.run.dataset;
+        if dataset.duplicates == 0.0 || !dataset.layers.contains(Layer::Raw) {
+            return Ok(None);
+        }
+        // Not the layer's shard: the load's rows are the raw shards'.
+        let name = layout::repeats(self.index, dataset);
+        self.open(vec![(name, None)], dataset.format.gzip(), None).map(Some)
+    }
+
+    /// The ground truth of the shard's part of the load's events, when the dataset has labels
+    /// and the load events.
+    pub fn event_labels(&self) -> io::Result<Option<Output>> {
+        let dataset = &self.run.dataset;
+        if !dataset.labels || !dataset.has_events() {
+            return Ok(None);
+        }
+        self.open(vec![(layout::event_labels(self.index, dataset), None)], false, None).map(Some)
+    }
+
     /// Whether the load's change events go into the Delta table: it carries some, and the
     /// dataset has the delta layer.
     pub fn merges(&self) -> bool {

@@ -192,9 +192,11 @@ impl Report {
         if let Some(c) = &self.changes {
             let _ = writeln!(
                 out,
-                "  changes: {} updates, {} deletes; {} movements live after them, montant changed by {}",
+                "  changes: {} updates, {} deletes, {} late rows, {} rows delivered again; {} movements live after them, montant changed by {}",
                 c.updates,
                 c.deletes,
+                c.late_rows,
+                c.repeats,
                 c.live_rows,
                 mouvements_schema::Montant::from_cents(c.montant_change_cents)
             );
