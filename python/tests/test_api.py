@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import mouvements
@@ -50,23 +51,32 @@ def test_an_append_is_the_cli_append_byte_for_byte(tmp_path: Path, cli: str) -> 
         mouvements.generate(tmp_path / "empty", rows=1_000, shards=1, mode="append")
 
 
-def test_changes_are_the_cli_changes_byte_for_byte_and_refused_without_an_append(tmp_path: Path, cli: str) -> None:
+def test_events_are_the_cli_events_byte_for_byte_and_refused_without_an_append(tmp_path: Path, cli: str) -> None:
     first = dict(rows=20_000, shards=2, month="2025-01")
     mouvements.generate(tmp_path / "api", **first)
-    mouvements.generate(tmp_path / "api", rows=20_000, shards=3, mode="append", changes=0.02)
+    mouvements.generate(tmp_path / "api", rows=20_000, shards=3, mode="append", changes=0.02,
+                        late_rate=0.01, duplicate_rate=0.005, labels=True)
     run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "2", "--month", "2025-01", "-q")
     run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "3", "--append",
-            "--changes", "0.02", "-q")
+            "--changes", "0.02", "--late-rate", "0.01", "--duplicate-rate", "0.005", "--labels", "-q")
     api, ours = tree(tmp_path / "api"), tree(tmp_path / "cli")
     feed = sorted(name for name in api if name.startswith("raw/changes/"))
     merged = [name for name in api if "-changed-load00001" in name or "/_change_data/" in name]
-    assert len(feed) == 3 and merged and sorted(api) == sorted(ours)
+    repeated = [name for name in api if name.startswith("raw/mouvements-load00001-repeated-")]
+    assert len(feed) == 3 and merged and len(repeated) == 3 and sorted(api) == sorted(ours)
     for name in api:
         assert api[name] == ours[name], name
     changes = mouvements.verify(tmp_path / "api").as_dict()["changes"]
     assert changes["updates"] + changes["deletes"] == 400
-    with pytest.raises(mouvements.ArgumentError, match="changes: an appended load carries changes"):
-        mouvements.generate(tmp_path / "other", rows=1_000, shards=1, changes=0.01)
+    assert changes["repeats"] == 100 and 100 <= changes["late_rows"] <= 300
+    staged = duckdb.sql(f"SELECT change_type, count(*), typeof(any_value(change_seq)), typeof(any_value(montant)) "
+                        f"FROM read_parquet('{tmp_path}/api/staging/changes/**/*.parquet', hive_partitioning=true) "
+                        "GROUP BY ALL ORDER BY ALL").fetchall()
+    assert [(kind, n) for kind, n, _, _ in staged] == [("delete", changes["deletes"]), ("update", changes["updates"])]
+    assert {types for *_, types in staged} == {"DECIMAL(18,2)"} and staged[0][2] == "BIGINT"
+    for name in ("changes", "late_rate", "duplicate_rate"):
+        with pytest.raises(mouvements.ArgumentError, match=f"{name}: only an appended load"):
+            mouvements.generate(tmp_path / "other", rows=1_000, shards=1, **{name: 0.01})
 
 
 def test_the_summary_has_the_fields_of_generate_json(tmp_path: Path, cli: str) -> None:

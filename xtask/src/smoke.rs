@@ -158,9 +158,10 @@ fn verified(bin: &str, lake: &str, extra: &[&str], env: &[(String, String)]) -> 
     Ok(report)
 }
 
-/// A first month then twelve appended ones with 1 % changes each: verify passes, and the
-/// readers find each version's rows (the raw rows so far, their changes merged) and open the
-/// table from its checkpoint.
+/// A first month then twelve appended ones with 1 % changes, 0.1 % late rows and 0.1 %
+/// repeats each (the README's history): verify passes, and the readers find each version's
+/// rows (the raw rows so far, repeats once, their changes merged) and open the table from its
+/// checkpoint.
 fn history(
     bin: &str,
     scratch: &std::path::Path,
@@ -175,7 +176,23 @@ fn history(
         env,
     )?;
     for _ in 0..12 {
-        let append = ["generate", "-o", &lake, "--append", "-n", "10k", "-s", "2", "--changes", "0.01", "-q"];
+        let append = [
+            "generate",
+            "-o",
+            &lake,
+            "--append",
+            "-n",
+            "10k",
+            "-s",
+            "2",
+            "--changes",
+            "0.01",
+            "--late-rate",
+            "0.001",
+            "--duplicate-rate",
+            "0.001",
+            "-q",
+        ];
         process::capture(bin, &append, env)?;
     }
     verified(bin, &lake, &[], env)?;

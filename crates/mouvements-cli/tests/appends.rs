@@ -409,6 +409,20 @@ fn appended_changes_are_one_feed_whatever_the_shards_verified_and_refused_where_
 }
 
 /// The Delta log entry of `version`.
+/// Flips a bit in the middle of the file `name` of `lake`: verify must fail with `rule`; then
+/// puts the file back.
+fn fails_edited(lake: &Path, name: &str, rule: &str) {
+    let original = std::fs::read(lake.join(name)).unwrap();
+    let mut edited = original.clone();
+    let middle = edited.len() / 2;
+    edited[middle] ^= 0x01;
+    std::fs::write(lake.join(name), &edited).unwrap();
+    let (code, report) = verify_json(lake);
+    assert_eq!(code, Some(1), "{name}");
+    assert!(rules(&report).contains(&rule.to_owned()), "{rule}: {report:#}");
+    std::fs::write(lake.join(name), original).unwrap();
+}
+
 fn delta_commit(lake: &Path, version: u64) -> String {
     std::fs::read_to_string(lake.join(format!("delta/mouvements/_delta_log/{version:020}.json"))).unwrap()
 }
@@ -444,15 +458,7 @@ fn the_delta_table_merges_the_changes_rewriting_only_touched_files_with_its_chan
 
     // An edited change data file, a dropped rewrite: each fails with its rule.
     let cdc = tree(&lake).into_keys().find(|name| name.contains("/_change_data/")).unwrap();
-    let original = std::fs::read(lake.join(&cdc)).unwrap();
-    let mut edited = original.clone();
-    let middle = edited.len() / 2;
-    edited[middle] ^= 0x01;
-    std::fs::write(lake.join(&cdc), &edited).unwrap();
-    let (code, report) = verify_json(&lake);
-    assert_eq!(code, Some(1));
-    assert!(rules(&report).contains(&"delta.change_data".to_owned()), "{report:#}");
-    std::fs::write(lake.join(&cdc), &original).unwrap();
+    fails_edited(&lake, &cdc, "delta.change_data");
     let file = rewritten(&lake).into_keys().next().unwrap();
     let kept = std::fs::read(lake.join(&file)).unwrap();
     std::fs::remove_file(lake.join(&file)).unwrap();
@@ -565,6 +571,10 @@ fn late_and_repeated_deliveries_land_in_raw_verify_and_merge_into_the_table_once
         assert!(rules(&report).contains(&rule.to_owned()), "{rule}: {report:#}");
         std::fs::write(lake.join(&name), original).unwrap();
     }
+    // staging/ keeps the events as delivered, typed and partitioned: an edited file fails.
+    let staged = tree(&lake).into_keys().find(|n| n.starts_with("staging/changes/pays=")).unwrap();
+    assert!(staged.contains("/changes-load00002-"), "{staged}");
+    fails_edited(&lake, &staged, "changes.staging");
     assert_eq!(verify_json(&lake).0, Some(0));
 
     // Without --append, the flags are refused before anything is written.

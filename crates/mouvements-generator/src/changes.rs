@@ -63,12 +63,19 @@ pub enum ChangeKind {
     Delete,
 }
 
-impl fmt::Display for ChangeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ChangeKind {
+    /// `update` or `delete`, as the feed's `change_type` says it.
+    pub const fn label(self) -> &'static str {
+        match self {
             Self::Update => "update",
             Self::Delete => "delete",
-        })
+        }
+    }
+}
+
+impl fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
     }
 }
 

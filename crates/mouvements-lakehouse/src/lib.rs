@@ -24,11 +24,13 @@
 mod column_chunks;
 pub mod delta;
 mod delta_packing;
+mod events;
 mod parquet_files;
 mod partition;
 mod read;
 mod stats;
 
+pub use events::{EVENTS_SCHEMA, FeedEvent, write_events};
 pub use parquet_files::{
     CHANGE_DATA_SCHEMA, ChangeType, EncodedFile, FILE_SCHEMA, PartitionedWriter, ROW_GROUP_ROWS, date32,
 };

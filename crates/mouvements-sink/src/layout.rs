@@ -14,6 +14,9 @@ pub const STAGES: [&str; 4] = ["tmp", "raw", "staging", "delta"];
 pub const RAW: &str = "raw";
 /// Folder of the staging Parquet dataset.
 pub const STAGING: &str = "staging/mouvements";
+/// Folder of the staging change events: the appended loads' corrections and cancellations,
+/// typed and partitioned like the staging rows.
+pub const STAGING_CHANGES: &str = "staging/changes";
 /// Folder of the Delta table.
 pub const DELTA: &str = "delta/mouvements";
 /// The Delta log, inside [`DELTA`].
@@ -140,6 +143,16 @@ pub fn repeats(index: u32, dataset: &Dataset) -> String {
 /// Loader on `raw/changes/` sees each file once).
 pub fn changes(index: u32, dataset: &Dataset) -> String {
     format!("{CHANGES}/changes-{}{index:05}-of-{:05}.csv", load_tag(dataset.load), dataset.shards)
+}
+
+/// `staging/changes/pays=FR/produit=santé/changes-load00003-00002-of-00005.zstd.parquet`: shard
+/// 2's change events of load 3 in a partition, as delivered (no load reuses another's names).
+pub fn staging_changes(partition: &str, index: u32, dataset: &Dataset) -> String {
+    format!(
+        "{STAGING_CHANGES}/{partition}/changes-{}{index:05}-of-{:05}.zstd.parquet",
+        load_tag(dataset.load),
+        dataset.shards
+    )
 }
 
 /// `part-00002-of-00005-<cfg>.zstd.parquet`: a Parquet file name, unique per configuration.

@@ -19,7 +19,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use mouvements_generator::{Generator, plan};
-use mouvements_lakehouse::PartitionedWriter;
+use mouvements_lakehouse::{FeedEvent, PartitionedWriter, write_events};
 use mouvements_schema::Mouvement;
 use mouvements_sink::{
     FileEntry, Lake, Layer, Load, Manifest, Receipt, SinkError, Survey, crc32c_hex, is_change_data, layout,
@@ -300,6 +300,8 @@ impl Feeds<'_> {
         for (entry, shard) in load.shards.iter().zip(plans) {
             let repeats = shard_part(self.repeats, entry.index, dataset.shards).to_vec();
             let events = shard_part(self.events, entry.index, dataset.shards).to_vec();
+            let staged = dataset.changes > 0.0 && dataset.layers.contains(Layer::Staging);
+            self.check_staged(entry, &dataset, if staged { &events } else { &[] }, problems).await?;
             let (generator, earlier) = (Arc::clone(&generator), earlier.clone());
             let (expected, late_rows) = self
                 .blocking(move || {
@@ -363,6 +365,53 @@ impl Feeds<'_> {
             }
         }
         Ok(late)
+    }
+
+    /// A shard's staging change files against the events `events` of the shard, byte for byte.
+    async fn check_staged(
+        &self,
+        entry: &mouvements_sink::ShardEntry,
+        dataset: &mouvements_sink::Dataset,
+        events: &[Change],
+        problems: &mut Problems,
+    ) -> Result<(), SinkError> {
+        let feed: Vec<FeedEvent<'_>> = events
+            .iter()
+            .map(|c| FeedEvent { change_type: c.kind.label(), seq: c.seq, row: &c.row })
+            .collect();
+        let written = write_events(&feed, |_| Ok(Vec::new()))
+            .map_err(|source| SinkError::Write { url: self.lake.url().to_string(), source })?;
+        let expected: BTreeMap<String, Vec<u8>> = written
+            .into_iter()
+            .map(|(partition, bytes, _)| {
+                (layout::staging_changes(&partition.folder(), entry.index, dataset), bytes)
+            })
+            .collect();
+        let folder = format!("{}/", layout::STAGING_CHANGES);
+        let listed: BTreeMap<&str, &FileEntry> = entry
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with(&folder))
+            .map(|f| (f.path.as_str(), f))
+            .collect();
+        for (path, bytes) in &expected {
+            if !listed.contains_key(path.as_str()) {
+                let value =
+                    format!("the manifest lists no staging change file of shard {} here", entry.index);
+                problems.add_set("changes.staging", path, value);
+                continue;
+            }
+            let Some(stored) = self.lake.objects().get(path).await? else { continue }; // reported as missing
+            if stored.as_ref() != bytes.as_slice() {
+                let value =
+                    format!("its events are not the ones the history gives shard {} here", entry.index);
+                problems.add_set("changes.staging", path, value);
+            }
+        }
+        for path in listed.keys().filter(|p| !expected.contains_key(**p)) {
+            problems.add_set("changes.staging", path, "no event of the load's shard belongs in it".into());
+        }
+        Ok(())
     }
 
     /// One stored file against the manifest's size and CRC32C and the bytes `want`.

@@ -14,6 +14,7 @@ fn missing_rule(path: &str, layer: Option<Layer>) -> &'static str {
     match layer {
         None if path.starts_with(&format!("{}/", layout::CHANGES)) => "set.changes_missing",
         None if path.starts_with(&format!("{}/", layout::LABELS)) => "set.labels_missing",
+        None if path.starts_with(&format!("{}/", layout::STAGING_CHANGES)) => "set.changes_missing",
         // A raw shard, or a load's rows delivered again.
         Some(Layer::Raw) | None => "set.shard_missing",
         Some(Layer::Staging | Layer::Delta) => "set.file_missing",

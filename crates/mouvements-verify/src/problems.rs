@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// Every rule the verifier checks, by id, with what it checks: the report lists them all,
 /// with a count for each.
-pub const RULES: [(&str, &str); 63] = [
+pub const RULES: [(&str, &str); 64] = [
     ("line.field_count", "seven comma-separated fields"),
     ("line.too_long", "a line fits the longest valid row"),
     ("line.crlf", "lines end with \\n, not \\r\\n"),
@@ -71,6 +71,10 @@ pub const RULES: [(&str, &str); 63] = [
     ("changes.rows", "each change file holds as many events as the manifest says"),
     ("changes.unlisted", "every shard of a load with changes lists its change file"),
     ("changes.unexpected", "no change file where the load carries none, one a shard"),
+    (
+        "changes.staging",
+        "each staging change file holds, byte for byte, the events of its shard in its partition",
+    ),
     (
         "repeats.differs",
         "each file of repeated rows holds, byte for byte, the first delivery of the rows the history repeats in its shard",

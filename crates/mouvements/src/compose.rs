@@ -10,7 +10,7 @@ use mouvements_generator::changes::{
     Change, shard_part, write_changes_csv, write_events_csv, write_repeats_csv,
 };
 use mouvements_generator::{Generator, ShardPlan};
-use mouvements_lakehouse::{Partition, PartitionedWriter};
+use mouvements_lakehouse::{FeedEvent, Partition, PartitionedWriter, write_events};
 use mouvements_schema::{Mouvement, MouvementId, Produit};
 use mouvements_sink::{FileEntry, Output, Produced, ShardOutputs};
 
@@ -54,6 +54,20 @@ pub(crate) fn write_shard(
     if let Some(mut feed) = outputs.changes()? {
         write_changes_csv(changes, io::BufWriter::new(&mut feed))?;
         produced.files.extend(feed.finish(changes.len() as u64, None)?);
+    }
+    if outputs.stages_changes() {
+        let events: Vec<FeedEvent<'_>> = changes
+            .iter()
+            .map(|c| FeedEvent { change_type: c.kind.label(), seq: c.seq, row: &c.row })
+            .collect();
+        let files = write_events(&events, |partition| {
+            outputs
+                .staging_changes(&partition.folder())?
+                .ok_or_else(|| io::Error::other("the load stages no change"))
+        })?;
+        for (_, output, rows) in files {
+            produced.files.extend(output.finish(rows, None)?);
+        }
     }
     if let Some(mut labels) = outputs.labels()? {
         let count = generator.write_labels_csv(shard.rows.clone(), io::BufWriter::new(&mut labels))?;

@@ -233,7 +233,9 @@ changes = (spark.readStream.format("cloudFiles")
            .load({changes}))
 ```
 ```sql
--- The book as a correct MERGE of raw/ leaves it (`book`: the raw shards; `changes`: the feed above, as a table).
+-- The book as a correct MERGE of raw/ leaves it (`raw_rows`, `changes`: the two streams above, as tables):
+-- each movement once (`--duplicate-rate` delivers rows again, byte for byte their first), then the events.
+CREATE OR REPLACE TABLE book AS SELECT DISTINCT * FROM raw_rows;
 MERGE INTO book USING (
   SELECT * FROM changes QUALIFY row_number() OVER (PARTITION BY id_mouvement ORDER BY change_seq DESC) = 1
 ) AS c ON book.id_mouvement = c.id_mouvement

@@ -141,6 +141,25 @@ impl ShardOutputs<'_> {
         self.open(vec![(layout::event_labels(self.index, dataset), None)], false, None).map(Some)
     }
 
+    /// Whether the load's change events go into `staging/` too: it carries some, and the
+    /// dataset has the staging layer.
+    pub fn stages_changes(&self) -> bool {
+        let dataset = &self.run.dataset;
+        dataset.changes > 0.0 && dataset.layers.contains(Layer::Staging)
+    }
+
+    /// The shard's change events of one partition in `staging/` (as delivered), when the load
+    /// [`stages_changes`](Self::stages_changes).
+    pub fn staging_changes(&self, partition: &str) -> io::Result<Option<Output>> {
+        let dataset = &self.run.dataset;
+        if !self.stages_changes() {
+            return Ok(None);
+        }
+        let name = layout::staging_changes(partition, self.index, dataset);
+        // Not rows of the layer: its rows are the staging data files'.
+        self.open(vec![(name, None)], false, Some(partition.to_owned())).map(Some)
+    }
+
     /// Whether the load's change events go into the Delta table: it carries some, and the
     /// dataset has the delta layer.
     pub fn merges(&self) -> bool {

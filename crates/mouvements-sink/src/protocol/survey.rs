@@ -55,16 +55,17 @@ impl Survey {
 }
 
 impl Lake {
-    /// Lists the layer folders and reads the manifest and the newest claim.
+    /// Lists the layer folders (and the staging change events) and reads the manifest and the newest claim.
     pub async fn survey(&self) -> Result<Survey, SinkError> {
         let objects = &self.objects;
-        let (raw, staging, delta) = futures::try_join!(
+        let (raw, staging, staged_changes, delta) = futures::try_join!(
             objects.list(layout::RAW),
             objects.list(layout::STAGING),
+            objects.list(layout::STAGING_CHANGES),
             objects.list(layout::DELTA),
         )?;
         let mut survey = Survey::default();
-        for listed in raw.into_iter().chain(staging).chain(delta) {
+        for listed in raw.into_iter().chain(staging).chain(staged_changes).chain(delta) {
             if listed.leftover {
                 survey.leftovers.push(listed.name);
             } else {
