@@ -52,18 +52,20 @@ def test_an_append_is_the_cli_append_byte_for_byte(tmp_path: Path, cli: str) -> 
 
 
 def test_events_are_the_cli_events_byte_for_byte_and_refused_without_an_append(tmp_path: Path, cli: str) -> None:
-    first = dict(rows=20_000, shards=2, month="2025-01")
+    first = dict(rows=20_000, shards=2, month="2025-01", labels=True)
     mouvements.generate(tmp_path / "api", **first)
     mouvements.generate(tmp_path / "api", rows=20_000, shards=3, mode="append", changes=0.02,
-                        late_rate=0.01, duplicate_rate=0.005, labels=True)
-    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "2", "--month", "2025-01", "-q")
+                        late_rate=0.01, duplicate_rate=0.005)
+    run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "2", "--month", "2025-01",
+            "--labels", "-q")
     run_cli(cli, "generate", "-o", str(tmp_path / "cli"), "-n", "20000", "-s", "3", "--append",
-            "--changes", "0.02", "--late-rate", "0.01", "--duplicate-rate", "0.005", "--labels", "-q")
+            "--changes", "0.02", "--late-rate", "0.01", "--duplicate-rate", "0.005", "-q")
     api, ours = tree(tmp_path / "api"), tree(tmp_path / "cli")
     feed = sorted(name for name in api if name.startswith("raw/changes/"))
     merged = [name for name in api if "-changed-load00001" in name or "/_change_data/" in name]
     repeated = [name for name in api if name.startswith("raw/mouvements-load00001-repeated-")]
-    assert len(feed) == 3 and merged and len(repeated) == 3 and sorted(api) == sorted(ours)
+    events = [name for name in api if name.startswith("raw/_labels/events-load00001-")]
+    assert len(feed) == 3 and merged and len(repeated) == 3 and len(events) == 3 and sorted(api) == sorted(ours)
     for name in api:
         assert api[name] == ours[name], name
     changes = mouvements.verify(tmp_path / "api").as_dict()["changes"]

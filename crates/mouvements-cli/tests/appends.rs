@@ -576,6 +576,27 @@ fn late_and_repeated_deliveries_land_in_raw_verify_and_merge_into_the_table_once
     assert!(staged.contains("/changes-load00002-"), "{staged}");
     fails_edited(&lake, &staged, "changes.staging");
     assert_eq!(verify_json(&lake).0, Some(0));
+    // A file no load wrote, where readers of the staged events look: a stray.
+    let stray =
+        lake.join("staging/changes/pays=FR/produit=auto/changes-load00009-00000-of-00001.zstd.parquet");
+    std::fs::write(&stray, b"PAR1").unwrap();
+    let (code, report) = verify_json(&lake);
+    assert!(code == Some(1) && rules(&report).contains(&"set.stray".to_owned()), "{report:#}");
+    std::fs::remove_file(&stray).unwrap();
+
+    // A load too small for one repeat at its rate: header-only files, and it verifies.
+    ok(&lake, &["generate", "-q", "-n", "100", "-s", "2", "--append"], &["--duplicate-rate", "0.001"]);
+    assert!(lines_of(&lake, "raw/mouvements-load00003-repeated-").is_empty());
+    assert_eq!(verify_json(&lake).0, Some(0));
+    // Repeats land in raw/: a lake without it refuses them.
+    let (_d, no_raw) = scratch();
+    ok(&no_raw, &FIRST, &["--layers", "staging,delta"]);
+    let output = run(&no_raw, &APPEND, &["--duplicate-rate", "0.01"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--duplicate-rate: rows delivered again land in raw/")
+    );
 
     // Without --append, the flags are refused before anything is written.
     let (_c, fresh) = scratch();

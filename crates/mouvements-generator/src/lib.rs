@@ -221,8 +221,8 @@ impl Generator {
     /// The late rows of `range` (clamped to the dataset), as row indices: those dated before
     /// the period (see [`GeneratorConfig::with_late_rate`]).
     pub fn late_rows(&self, range: Range<u64>) -> impl Iterator<Item = u64> + '_ {
-        let rows = range.start.min(self.config.rows())..range.end.min(self.config.rows());
-        rows.filter(|row| self.calendar.has_late_rows() && self.calendar.late_day(*row).is_some())
+        let end = if self.calendar.has_late_rows() { range.end.min(self.config.rows()) } else { 0 };
+        (range.start.min(end)..end).filter(|row| self.calendar.late_day(*row).is_some())
     }
 
     /// The shards of this dataset when cut in `count`.

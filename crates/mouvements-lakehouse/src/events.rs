@@ -47,10 +47,8 @@ where
     W: Write + Send,
     F: FnMut(Partition) -> io::Result<W>,
 {
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_created_by(concat!("mouvements ", env!("CARGO_PKG_VERSION")).to_owned())
-        .build();
+    let properties =
+        WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
     let mut files = Vec::new();
     for partition in Partition::all() {
         let of: Vec<&FeedEvent<'_>> = events

@@ -347,6 +347,12 @@ impl Dataset {
     /// appended load has an earlier load.
     pub fn with_duplicates(self, rate: f64) -> Result<Self, DatasetError> {
         let duplicates = self.event_rate("duplicate_rate", rate, "deliver earlier rows again")?;
+        if duplicates > 0.0 && !self.layers.contains(Layer::Raw) {
+            return Err(DatasetError::Events {
+                setting: "duplicate_rate",
+                reason: "rows delivered again land in raw/: the lake has no raw layer".into(),
+            });
+        }
         Ok(Self { duplicates, ..self })
     }
 

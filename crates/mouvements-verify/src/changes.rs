@@ -60,7 +60,9 @@ pub async fn check(
     problems: &mut Problems,
 ) -> Result<Option<ChangeSummary>, SinkError> {
     let folder = format!("{}/", layout::CHANGES);
-    let listed = manifest.files().any(|f| f.path.starts_with(&folder));
+    // Any file beside the rows but the anomaly labels: the feed's, or one to refuse.
+    let anomalies = format!("{}/anomalies-", layout::LABELS);
+    let listed = manifest.files().any(|f| f.layer.is_none() && !f.path.starts_with(&anomalies));
     if !listed && !manifest.loads.iter().any(|l| l.dataset.has_events()) {
         return Ok(None);
     }
@@ -104,7 +106,7 @@ pub async fn check(
         }
         let repeats = load_repeats(&settings, n);
         summary.repeats += repeats.len() as u64;
-        let feeds = Feeds { lake, history: manifest, n, events, repeats: &repeats };
+        let feeds = Feeds { lake, history: manifest, survey, n, events, repeats: &repeats };
         summary.late_rows += feeds.check(problems).await?;
         for entry in &load.shards {
             let name = layout::changes(entry.index, &load.dataset);
@@ -280,6 +282,7 @@ const EVENTS: FeedFile =
 struct Feeds<'a> {
     lake: &'a Arc<Lake>,
     history: &'a Manifest,
+    survey: &'a Survey,
     /// The load's index in the history.
     n: usize,
     events: &'a [Change],
@@ -298,6 +301,7 @@ impl Feeds<'_> {
         let plans = plan::shards(dataset.generator.rows(), dataset.shards);
         let mut late = 0;
         for (entry, shard) in load.shards.iter().zip(plans) {
+            Self::check_known(entry, &dataset, problems);
             let repeats = shard_part(self.repeats, entry.index, dataset.shards).to_vec();
             let events = shard_part(self.events, entry.index, dataset.shards).to_vec();
             let staged = dataset.changes > 0.0 && dataset.layers.contains(Layer::Staging);
@@ -357,6 +361,7 @@ impl Feeds<'_> {
                         &file.path,
                         format!("load {} delivers no such file", dataset.load),
                     ),
+                    Some(file) if !self.survey.objects.contains_key(&file.path) => {} // reported as missing
                     Some(file) => {
                         let gzip = kind.raw && dataset.format == mouvements_sink::ShardFormat::CsvGz;
                         self.compare_stored(file, gzip, &want, kind, problems).await?;
@@ -365,6 +370,31 @@ impl Feeds<'_> {
             }
         }
         Ok(late)
+    }
+
+    /// Every file of a shard beside its rows is one the load writes: a file of another name
+    /// (`changes.unexpected`) would be read by no check.
+    fn check_known(
+        entry: &mouvements_sink::ShardEntry,
+        dataset: &mouvements_sink::Dataset,
+        problems: &mut Problems,
+    ) {
+        let index = entry.index;
+        let known = [
+            layout::labels(index, dataset),
+            layout::changes(index, dataset),
+            layout::repeats(index, dataset),
+            layout::event_labels(index, dataset),
+        ];
+        let (feed, staged) = (format!("{}/", layout::CHANGES), format!("{}/", layout::STAGING_CHANGES));
+        for file in entry.files.iter().filter(|f| f.layer.is_none()) {
+            // The feed's and the staged events' other names have their own rules.
+            if known.contains(&file.path) || file.path.starts_with(&feed) || file.path.starts_with(&staged) {
+                continue;
+            }
+            let value = format!("shard {index} of load {} writes no such file", dataset.load);
+            problems.add_set("changes.unexpected", &file.path, value);
+        }
     }
 
     /// A shard's staging change files against the events `events` of the shard, byte for byte.
@@ -402,7 +432,16 @@ impl Feeds<'_> {
                 continue;
             }
             let Some(stored) = self.lake.objects().get(path).await? else { continue }; // reported as missing
-            if stored.as_ref() != bytes.as_slice() {
+            let file = listed[path.as_str()];
+            let as_listed =
+                stored.len() as u64 == file.bytes && crc32c_hex(crc32c::crc32c(&stored)) == file.crc32c;
+            if !as_listed {
+                problems.add_set(
+                    "changes.staging",
+                    path,
+                    "its bytes are not the ones the manifest lists".into(),
+                );
+            } else if stored.as_ref() != bytes.as_slice() {
                 let value =
                     format!("its events are not the ones the history gives shard {} here", entry.index);
                 problems.add_set("changes.staging", path, value);

@@ -49,8 +49,8 @@ pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>
             Some(_) => {}
         }
     }
-    for layer in [Layer::Raw, Layer::Staging, Layer::Delta] {
-        let folder = layout::layer_folder(layer);
+    let folders = [Layer::Raw, Layer::Staging, Layer::Delta].map(|l| (l, layout::layer_folder(l)));
+    for (layer, folder) in folders.into_iter().chain([(Layer::Staging, layout::STAGING_CHANGES)]) {
         for (name, _) in survey.under(folder) {
             let inside = &name[folder.len() + 1..];
             if layout::hidden(inside) || listed.contains(name.as_str()) || keep.contains(name) {

@@ -30,9 +30,18 @@ pub fn check_unfinished(lake: &Lake, manifest: &Manifest, survey: &Survey, probl
         (
             format!("load {} ({})", dataset.load, dataset.describe()),
             format!(
-                "mouvements-gen generate -o {base} --append --resume {period} -n {} -s {} --run-id {:?}",
+                "mouvements-gen generate -o {base} --append --resume {period} -n {} -s {}{} --run-id {:?}",
                 generator.rows(),
                 dataset.shards,
+                [
+                    ("--changes", dataset.changes),
+                    ("--late-rate", generator.late_rate()),
+                    ("--duplicate-rate", dataset.duplicates)
+                ]
+                .into_iter()
+                .filter(|(_, rate)| *rate > 0.0)
+                .map(|(flag, rate)| format!(" {flag} {rate}"))
+                .collect::<String>(),
                 claim.run_id
             ),
         )

@@ -70,7 +70,10 @@ pub const RULES: [(&str, &str); 64] = [
     ("changes.checksum", "each change file has the size and CRC32C the manifest says"),
     ("changes.rows", "each change file holds as many events as the manifest says"),
     ("changes.unlisted", "every shard of a load with changes lists its change file"),
-    ("changes.unexpected", "no change file where the load carries none, one a shard"),
+    (
+        "changes.unexpected",
+        "no change file where the load carries none, one a shard, and no file beside the rows that the load does not write",
+    ),
     (
         "changes.staging",
         "each staging change file holds, byte for byte, the events of its shard in its partition",

@@ -321,7 +321,8 @@ impl Load {
             .collect();
         let changes = changes::load_changes(&settings, history.len());
         let repeats = changes::load_repeats(&settings, history.len());
-        let earlier = history.last().filter(|_| !repeats.is_empty()).map(|d| Generator::new(d.generator));
+        let earlier =
+            history.last().filter(|_| dataset.duplicates > 0.0).map(|d| Generator::new(d.generator));
         let merge = Merge::plan(&loads, &settings, &changes);
         Load {
             number: dataset.load,

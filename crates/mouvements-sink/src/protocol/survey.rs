@@ -34,7 +34,7 @@ pub struct Survey {
     pub claim: Option<ClaimSeen>,
     /// Sequence numbers of every claim.
     pub claims: Vec<u64>,
-    /// Every object under `raw/`, `staging/mouvements/` and `delta/mouvements/`, by name
+    /// Every object under `raw/`, `staging/mouvements/`, `staging/changes/` and `delta/mouvements/`, by name
     /// (relative to the base), with its size.
     pub objects: BTreeMap<String, u64>,
     /// Unfinished local uploads (`name#N` files) in those folders.
