@@ -33,6 +33,15 @@ pub struct Day {
     pub first_row: u64,
 }
 
+impl Day {
+    /// `date`, its first row `first_row`.
+    fn on(date: NaiveDate, first_row: u64) -> Self {
+        let text = crate::encoder::DateText::new(date);
+        let month_start = date.day() <= MONTH_START_LAST_DAY;
+        Day { date, text, month_start, month0: date.month0(), first_row }
+    }
+}
+
 /// The share of a month's rows on its start days for an average month (30.44 days, 5/7 of
 /// them weekdays): 5 × 1.6 over 5 × 1.6 + 25.44.
 const AVERAGE_START_SHARE: f64 = 0.239;
@@ -79,20 +88,13 @@ impl Calendar {
                 let twice = 2 * u128::from(rows) * cumulative;
                 let first_row = twice.saturating_sub(total).div_ceil(2 * total) as u64;
                 cumulative += u128::from(day_weight(date, years(&date)));
-                let text = crate::encoder::DateText::new(date);
-                let month_start = date.day() <= MONTH_START_LAST_DAY;
-                Day { date, text, month_start, month0: date.month0(), first_row }
+                Day::on(date, first_row)
             })
             .collect::<Vec<_>>();
         let period_days = days.len();
-        let late =
-            config.dated_within().start.iter_days().take_while(|d| *d < period.start).map(|date| Day {
-                date,
-                text: crate::encoder::DateText::new(date),
-                month_start: date.day() <= MONTH_START_LAST_DAY,
-                month0: date.month0(),
-                first_row: rows,
-            });
+        // Late rows' days hold no row of the period's: they start past the last.
+        let late = config.dated_within().start.iter_days().take_while(|d| *d < period.start);
+        let late = late.map(|date| Day::on(date, rows));
         Self {
             days: days.into_iter().chain(late).collect(),
             period_days,

@@ -129,12 +129,13 @@ pub fn write_repeats_csv<W: Write>(earlier: &Generator, rows: &[u64], mut out: W
 pub const EVENTS_HEADER: &str = "id_mouvement,event,load\n";
 
 /// Writes shard `shard` of load `load`'s events ground truth: the late rows of `rows` (row
-/// indices of `generator`, the load's), the ids of `repeats`, then `changes`.
+/// indices of `generator`, the load's), the rows of `repeats` (row indices of the load before,
+/// whose generator comes with them), then `changes`.
 pub fn write_events_csv<W: Write>(
     load: u32,
     generator: &Generator,
     rows: std::ops::Range<u64>,
-    repeats: &[MouvementId],
+    repeats: (Option<&Generator>, &[u64]),
     changes: &[Change],
     mut out: W,
 ) -> io::Result<u64> {
@@ -144,9 +145,11 @@ pub fn write_events_csv<W: Write>(
         writeln!(out, "{},late,{load}", MouvementId(generator.config().first_id() + row))?;
         count += 1;
     }
-    for id in repeats {
-        writeln!(out, "{id},repeat,{load}")?;
-        count += 1;
+    if let (Some(earlier), rows) = repeats {
+        for row in rows {
+            writeln!(out, "{},repeat,{load}", MouvementId(earlier.config().first_id() + row))?;
+            count += 1;
+        }
     }
     for change in changes {
         writeln!(out, "{},{},{load}", change.row.id_mouvement, change.kind)?;

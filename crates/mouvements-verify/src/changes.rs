@@ -13,7 +13,7 @@ use mouvements_generator::changes::{
     CHANGES_HEADER, Change, ChangeKind, EVENTS_HEADER, LoadSettings, load_changes, load_repeats, shard_part,
     write_changes_csv, write_events_csv, write_repeats_csv,
 };
-use mouvements_schema::{CSV_HEADER, MouvementId};
+use mouvements_schema::CSV_HEADER;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
@@ -299,12 +299,12 @@ impl Feeds<'_> {
         let earlier =
             self.n.checked_sub(1).map(|e| Arc::new(Generator::new(self.history.loads[e].dataset.generator)));
         let plans = plan::shards(dataset.generator.rows(), dataset.shards);
+        let staged = dataset.changes > 0.0 && dataset.layers.contains(Layer::Staging);
         let mut late = 0;
         for (entry, shard) in load.shards.iter().zip(plans) {
             Self::check_known(entry, &dataset, problems);
             let repeats = shard_part(self.repeats, entry.index, dataset.shards).to_vec();
             let events = shard_part(self.events, entry.index, dataset.shards).to_vec();
-            let staged = dataset.changes > 0.0 && dataset.layers.contains(Layer::Staging);
             self.check_staged(entry, &dataset, if staged { &events } else { &[] }, problems).await?;
             let (generator, earlier) = (Arc::clone(&generator), earlier.clone());
             let (expected, late_rows) = self
@@ -313,18 +313,17 @@ impl Feeds<'_> {
                     if let Some(earlier) = earlier.as_deref() {
                         write_repeats_csv(earlier, &repeats, &mut repeated)?;
                     }
-                    let first_id = earlier.as_deref().map_or(0, |e| e.config().first_id());
-                    let ids: Vec<MouvementId> = repeats.iter().map(|r| MouvementId(first_id + r)).collect();
                     let mut labels = Vec::new();
                     let count = write_events_csv(
                         dataset.load,
                         &generator,
                         shard.rows.clone(),
-                        &ids,
+                        (earlier.as_deref(), &repeats),
                         &events,
                         &mut labels,
                     )?;
-                    let late = count - ids.len() as u64 - events.len() as u64;
+                    // The first load, the only one without a load before, repeats nothing.
+                    let late = count - repeats.len() as u64 - events.len() as u64;
                     Ok(((repeated, labels), late))
                 })
                 .await?;

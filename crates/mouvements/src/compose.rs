@@ -29,8 +29,8 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// Generates the rows of `shard` of `load` into its outputs, its part of the load's change
 /// events into the change feed and, when the load merges them into the Delta table, into its
 /// change data files, with the rewrites this shard owns, its part of the rows the load delivers
-/// again, and the ground truth of its events; returns what was stored. The rows are walked once: the walk writes the CSV and hands each typed row to the
-/// Parquet encoding. With `parallel`, two threads of their own encode the Parquet files, each
+/// again, and the ground truth of its events; returns what was stored. The rows are walked
+/// once: the walk writes the CSV and hands each typed row to the Parquet encoding. With `parallel`, two threads of their own encode the Parquet files, each
 /// taking half of the partitions from batches of rows this one sends them: a shard then keeps
 /// every core busy when it is the last one running.
 pub(crate) fn write_shard(
@@ -78,13 +78,11 @@ pub(crate) fn write_shard(
         produced.files.extend(again.finish(repeats.len() as u64, None)?);
     }
     if let Some(mut labels) = outputs.event_labels()? {
-        let first_id = load.earlier.as_ref().map_or(0, |e| e.config().first_id());
-        let ids: Vec<MouvementId> = repeats.iter().map(|r| MouvementId(first_id + r)).collect();
         let count = write_events_csv(
-            load.number,
+            load.merge.load(),
             generator,
             shard.rows.clone(),
-            &ids,
+            (load.earlier.as_ref(), repeats),
             changes,
             io::BufWriter::new(&mut labels),
         )?;

@@ -292,8 +292,6 @@ async fn write_shards(
 
 /// What every shard of the load is written from.
 pub(crate) struct Load {
-    /// The load's number.
-    pub(crate) number: u32,
     pub(crate) generator: Generator,
     /// The load's change events, every shard's.
     pub(crate) changes: Vec<Change>,
@@ -324,14 +322,7 @@ impl Load {
         let earlier =
             history.last().filter(|_| dataset.duplicates > 0.0).map(|d| Generator::new(d.generator));
         let merge = Merge::plan(&loads, &settings, &changes);
-        Load {
-            number: dataset.load,
-            generator: Generator::new(dataset.generator),
-            changes,
-            repeats,
-            earlier,
-            merge,
-        }
+        Load { generator: Generator::new(dataset.generator), changes, repeats, earlier, merge }
     }
 }
 
