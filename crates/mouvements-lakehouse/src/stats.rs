@@ -64,10 +64,11 @@ impl FileStats {
     /// [`add_labels`](Self::add_labels) (a Parquet writer takes them from its dictionaries
     /// once per row group).
     pub(crate) fn add_id_and_amount(&mut self, id: u64, cents: i64) {
-        // Ids of 7 and 8 digits, the usual ones, without a logarithm (17 instructions).
+        // Ids of 7 to 9 digits, the usual ones, without a logarithm (17 instructions).
         let length = match id {
             0..10_000_000 => 7,
             10_000_000..100_000_000 => 8,
+            100_000_000..1_000_000_000 => 9,
             _ => id.ilog10() as usize + 1,
         };
         let (lo, hi) = &mut self.ids[length - 7];
