@@ -14,12 +14,9 @@ end (this module, the ``mouvements-gen`` command, or Spark through ``mouvements.
 
 from __future__ import annotations
 
-import datetime as _dt
-import json as _json
 import os as _os
 import sys as _sys
-from dataclasses import dataclass as _dataclass
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping as _Mapping
 
 from . import _native
 from .errors import (
@@ -50,9 +47,17 @@ __all__ = [
     "CorruptDatasetError",
 ]
 
-PathLike = Union[str, "_os.PathLike[str]"]
-DateLike = Union[str, _dt.date]
-Progress = Union[bool, Callable[[int, int], None], None]
+# Only what the interpreter's start-up already loaded is imported at run time: `typing`,
+# `dataclasses`, `json` and `datetime` took two thirds of `import mouvements`' time, which an
+# executor or a notebook pays on every start. Annotations are strings (`annotations` above).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime as _dt
+    from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+
+    PathLike = Union[str, "_os.PathLike[str]"]
+    DateLike = Union[str, _dt.date]
+    Progress = Union[bool, Callable[[int, int], None], None]
 
 
 class Summary:
@@ -64,7 +69,9 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as the JSON document ``generate --json`` prints."""
-        return _json.loads(_json.dumps(self._fields))
+        import json
+
+        return json.loads(json.dumps(self._fields))
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -83,16 +90,36 @@ class Summary:
         )
 
 
-@_dataclass(frozen=True)
 class Problem:
     """One broken rule: where (``file``, 1-based ``line``, 0 when not about a line; ``column``)
-    and the offending ``value``."""
+    and the offending ``value``. Immutable, compared and hashed by its fields."""
 
+    __slots__ = ("rule", "file", "line", "column", "value")
     rule: str
     file: str
     line: int
     column: Optional[str]
     value: str
+
+    def __init__(self, rule: str, file: str, line: int, column: Optional[str], value: str) -> None:
+        for name, field in zip(self.__slots__, (rule, file, line, column, value)):
+            object.__setattr__(self, name, field)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Problem is immutable: cannot set {name}")
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Problem({fields})"
 
 
 class Report:
@@ -103,7 +130,7 @@ class Report:
 
     def __init__(self, native: Any) -> None:
         self._native = native
-        self._fields: dict[str, Any] = _json.loads(native.json())
+        self._fields: dict[str, Any] = native.fields()
 
     @property
     def passed(self) -> bool:
@@ -131,7 +158,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """The report as the JSON document ``verify --json`` prints."""
-        return _json.loads(self._native.json())
+        return self._native.fields()
 
     def __str__(self) -> str:
         return str(self._native.text())
@@ -197,7 +224,9 @@ class Rows:
 def _date(keyword: str, value: Optional[DateLike]) -> Optional[str]:
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+    import datetime
+
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return value.isoformat()
     raise ArgumentError(f"{keyword}: expected a date as YYYY-MM-DD or a datetime.date, got {value!r}")
 
@@ -213,7 +242,7 @@ def _layers(layers: Union[str, Sequence[str]]) -> str:
 def _options(storage_options: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
     if storage_options is None or isinstance(storage_options, dict):
         return storage_options
-    if isinstance(storage_options, Mapping):
+    if isinstance(storage_options, _Mapping):
         return dict(storage_options)
     raise ArgumentError("storage_options: expected a dict of setting names to strings")
 
@@ -335,7 +364,7 @@ def generate(
         KeyboardInterrupt: interrupted: uploads aborted, nothing committed; ``mode="resume"``
             completes the dataset.
     """
-    text = _native.generate(
+    fields = _native.generate(
         _os.fspath(base),
         rows,
         shards,
@@ -359,7 +388,7 @@ def generate(
         _options(storage_options),
         _progress(progress),
     )
-    return Summary(_json.loads(text))
+    return Summary(fields)
 
 
 def verify(

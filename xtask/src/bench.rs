@@ -301,8 +301,22 @@ pub fn row(
 const MEMORY_BUDGET_MIB: f64 = 128.0;
 
 /// Runs the benchmark.
+/// The groups of rows `--only` chooses from, in the order they run.
+const GROUPS: [&str; 6] = ["core", "layers", "labels", "history", "changes", "python"];
+
+/// Measures and prints the table; `args`: `--quick`, `--runs N`, `--only GROUP,…`.
 pub fn run(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
+    // `--only history,changes`: the groups of rows to measure (all when absent).
+    let only: Option<Vec<&str>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| list.split(',').collect());
+    if let Some(unknown) = only.iter().flatten().find(|g| !GROUPS.contains(g)) {
+        anyhow::bail!("--only {unknown}: the groups are {}", GROUPS.join(", "));
+    }
+    let wants = |group: &str| only.as_ref().is_none_or(|groups| groups.contains(&group));
     let runs = args
         .iter()
         .position(|a| a == "--runs")
@@ -340,22 +354,34 @@ pub fn run(args: &[String]) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let mut table = Vec::new();
 
-    bench_core(&core, runs, quick, cores, &mut table)?;
-    let python = duckdb_python();
-    // The raw layer and every layer in turn: their ratio is a target.
-    let layer_args: [&[&str]; 2] = [&["-s", "5", "--layers", "raw"], &["-s", "5"]];
-    let [(raw, raw_lake), (all, lake)] =
-        bench.fresh_runs(["raw", "all"], runs, |i, lake| bench.generate_into(lake, rows, layer_args[i]))?;
-    bench_raw(&bench, raw, &raw_lake, cores, &mut table)?;
-    bench_layers(&bench, (raw, &raw_lake), (all, &lake), python.as_deref(), &mut table)?;
-    bench_verify(&bench, &raw_lake, python.as_deref(), &mut table)?;
-    bench_scale(&bench, big, raw, all, &mut table)?;
-    bench_labels(&bench, quick, &mut table)?;
-    bench_history(&bench, &mut table)?;
-    bench_changes(&bench, &mut table)?;
-    bench_generate_peer(&bench, raw, python.as_deref(), &mut table);
-    let arrow_walk = target.join("release/examples/record_batches").to_string_lossy().into_owned();
-    crate::bench_python::run(&bench, &Tools::install()?, &arrow_walk, &mut table)?;
+    if wants("core") {
+        bench_core(&core, runs, quick, cores, &mut table)?;
+    }
+    if wants("layers") {
+        let python = duckdb_python();
+        // The raw layer and every layer in turn: their ratio is a target.
+        let layer_args: [&[&str]; 2] = [&["-s", "5", "--layers", "raw"], &["-s", "5"]];
+        let [(raw, raw_lake), (all, lake)] = bench
+            .fresh_runs(["raw", "all"], runs, |i, lake| bench.generate_into(lake, rows, layer_args[i]))?;
+        bench_raw(&bench, raw, &raw_lake, cores, &mut table)?;
+        bench_layers(&bench, (raw, &raw_lake), (all, &lake), python.as_deref(), &mut table)?;
+        bench_verify(&bench, &raw_lake, python.as_deref(), &mut table)?;
+        bench_scale(&bench, big, raw, all, &mut table)?;
+        bench_generate_peer(&bench, raw, python.as_deref(), &mut table);
+    }
+    if wants("labels") {
+        bench_labels(&bench, quick, &mut table)?;
+    }
+    if wants("history") {
+        bench_history(&bench, &mut table)?;
+    }
+    if wants("changes") {
+        bench_changes(&bench, &mut table)?;
+    }
+    if wants("python") {
+        let arrow_walk = target.join("release/examples/record_batches").to_string_lossy().into_owned();
+        crate::bench_python::run(&bench, &Tools::install()?, &arrow_walk, &mut table)?;
+    }
 
     let _ = std::fs::remove_dir_all(&bench.work);
     print_table(&table);

@@ -40,7 +40,7 @@ fn main() -> Result<()> {
         Some("screenshot") if args.len() == 2 => screenshot::check(std::path::Path::new(&args[1])).map(drop),
         _ => {
             bail!(
-                "usage: cargo xtask <verify | docs | bench [--quick] [--runs N] | release | wheel | screenshot PAGE.html>"
+                "usage: cargo xtask <verify | docs | bench [--quick] [--runs N] [--only GROUP,...] | release | wheel | screenshot PAGE.html>"
             )
         }
     }

@@ -184,7 +184,8 @@ fn short_id_text(id: u64) -> Option<(Padded, usize)> {
     padded[0] = b'M';
     if id < EIGHT {
         // Below 10,000,000 the first of the eight digits is a `0`, which the id does not have.
-        let (count, digits) = if id >= 10_000_000 { (8, eight_digits(id)) } else { (7, eight_digits(id) >> 8) };
+        let (count, digits) =
+            if id >= 10_000_000 { (8, eight_digits(id)) } else { (7, eight_digits(id) >> 8) };
         padded[1..9].copy_from_slice(&digits.to_le_bytes());
         return Some((padded, 1 + count));
     }
@@ -559,8 +560,7 @@ mod tests {
             9_999_999_999_999_999,
             10_000_000_000_000_000,
             u64::MAX,
-        ]
-        {
+        ] {
             let csv = MouvementId(id).to_string();
             let (buf, len) = id_text(id);
             assert_eq!(buf[..len], *csv.as_bytes());

@@ -6,6 +6,7 @@
 //! The Python side (`python/mouvements`) holds the docstrings, defaults and result classes.
 
 mod args;
+mod documents;
 mod errors;
 mod job;
 mod rows;
@@ -16,13 +17,13 @@ use std::sync::Arc;
 use mouvements::{Control, GenerateOptions, VerifyOptions};
 use pyo3::prelude::*;
 
-/// Generates a dataset; returns the summary as the JSON `generate --json` prints.
+/// Generates a dataset; returns the summary: the fields `generate --json` prints, as a dict.
 #[pyfunction]
 #[pyo3(signature = (base, rows, shards, seed, month, start, end, first_id, layers, format, anomaly_rate,
                     labels, changes, late_rate, duplicate_rate, mode, run_id, task_index, task_count, threads, storage_options, progress))]
 #[allow(clippy::too_many_arguments)] // the Python signature's keywords, one each
-fn generate(
-    py: Python<'_>,
+fn generate<'py>(
+    py: Python<'py>,
     base: &str,
     rows: &Bound<'_, PyAny>,
     shards: &Bound<'_, PyAny>,
@@ -45,7 +46,7 @@ fn generate(
     threads: Option<&Bound<'_, PyAny>>,
     storage_options: Option<&Bound<'_, PyAny>>,
     progress: Option<Bound<'_, PyAny>>,
-) -> PyResult<String> {
+) -> PyResult<Bound<'py, PyAny>> {
     // Settings left out (None) take the CLI's defaults, or the lake's for an append.
     let named = mouvements::AppendOptions {
         period: args::period(py, month, start, end)?,
@@ -104,7 +105,7 @@ fn generate(
         let runtime = mouvements::runtime(options.threads)?;
         runtime.block_on(mouvements::generate(&options, &running))
     })?;
-    Ok(serde_json::to_string(&summary).expect("a summary serialises"))
+    documents::to_python(py, &summary)
 }
 
 /// A verification report, as the library gives it.
@@ -118,9 +119,9 @@ impl Report {
         self.0.passed()
     }
 
-    /// The report as the JSON `verify --json` prints.
-    fn json(&self) -> String {
-        serde_json::to_string(&self.0).expect("a report serialises")
+    /// The report: the fields `verify --json` prints, as a dict.
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        documents::to_python(py, &self.0)
     }
 
     /// The report as `verify` prints it.

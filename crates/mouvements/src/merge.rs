@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use mouvements_generator::changes::{self, Change, ChangeKind, LoadSettings, WINDOW};
 use mouvements_generator::{Generator, plan};
-use mouvements_lakehouse::{Partition, PartitionedWriter};
+use mouvements_lakehouse::{PARTITIONS, Partition, PartitionedWriter};
 use mouvements_schema::Mouvement;
 use mouvements_sink::{Dataset, FileEntry, Layer, ShardOutputs, layout};
 
@@ -155,10 +155,15 @@ impl Rewrite {
         for partition in self.partitions.keys() {
             writer.open(*partition)?;
         }
+        // Looked up for every row of the shard: a table by partition index, not the map.
+        let mut rewritten = [false; PARTITIONS];
+        for partition in self.partitions.keys() {
+            rewritten[partition.index()] = true;
+        }
         let mut states = self.states.iter().peekable();
         for (index, mut row) in rows.clone().zip(self.generator.rows(rows)) {
             let changed = states.next_if(|(at, _)| *at == index).map(|(_, state)| *state);
-            if !self.partitions.contains_key(&Partition { pays: row.pays, produit: row.produit }) {
+            if !rewritten[Partition { pays: row.pays, produit: row.produit }.index()] {
                 continue;
             }
             match changed {
