@@ -6,15 +6,19 @@
 //! its own events, not with the history: load `n` with rate `r` draws `round(rows × r)`
 //! changes (fewer when a load of the window has fewer rows than its share).
 //!
-//! - **Which movements.** The draws are shared between the [`WINDOW`] loads before it (a
-//!   year of monthly loads): the one just before takes [`LAST_LOAD_SHARE`] of what the
-//!   geometric part gives, the one before that the same share of the rest, and so on, with a
-//!   [`TAIL_SHARE`] spread evenly over the window. So corrections come mostly in the month or
-//!   two after booking, when monthly closing and reconciliation find them, with a thin tail
-//!   back to a year (the shares are ours: no public source gives them). Inside a load, the
-//!   movements drawn are the first of a keyed permutation of its rows: distinct, and whether
-//!   a later load drew a given movement is answered without listing its draws, which is what
-//!   keeps each load's events independent of the history's length.
+//! - **Which movements.** The draws go to two loads of the [`WINDOW`] before it (a year of
+//!   monthly loads): [`LAST_LOAD_SHARE`] to the load just before, the rest to one load further
+//!   back, drawn per load: two loads back with probability 1/2, three with 1/4, and so on. In
+//!   each load they aim at a *span*, a run of consecutive movements (rows come in date order)
+//!   of which [`SPAN_DENSITY`] are changed: the last movements of the load just before
+//!   (corrections come mostly with the month's closing) and, in the earlier load, a span at a
+//!   keyed place (a reconciliation of a few days, months later). The shares and the density
+//!   are ours: no public source gives them. Concentrated so, a load's changes touch a few
+//!   shards of the loads before, whatever the history's length, which bounds what a merge
+//!   rewrites. Inside a span, the movements drawn are the first of a keyed permutation of its
+//!   rows: distinct, and whether a later load drew a given movement is answered without
+//!   listing its draws, which is what keeps each load's events independent of the history's
+//!   length.
 //! - **Which change.** A cancellation (`delete`) with probability [`DELETE_SHARE`], else a
 //!   correction (`update`) of the amount: the current amount times 0.50 to 1.50 in steps of
 //!   1 %, rounded to the cent, its sign kept, never equal to the current amount. A movement
@@ -37,12 +41,13 @@ use mouvements_schema::{GeneratorConfig, Montant, Mouvement, MouvementId};
 
 use crate::{Generator, MouvementCsv};
 
-/// The share of a load's changes aimed at the load just before it (of the geometric part),
-/// then of the rest at the one before that, and so on.
-pub const LAST_LOAD_SHARE: f64 = 0.7;
+/// The share of a load's changes aimed at the load just before it; the rest go to one load
+/// further back.
+pub const LAST_LOAD_SHARE: f64 = 0.8;
 
-/// The share of a load's changes spread evenly over the window: the thin tail.
-pub const TAIL_SHARE: f64 = 0.05;
+/// The share of changed movements in a span: a load's changes in a load before it lie in a
+/// run of `changes / SPAN_DENSITY` consecutive rows.
+pub const SPAN_DENSITY: f64 = 0.05;
 
 /// How many loads back a change reaches at most.
 pub const WINDOW: usize = 12;
@@ -197,33 +202,43 @@ pub fn history_changes(history: &[LoadSettings]) -> Vec<Vec<Change>> {
     (0..history.len()).map(|n| load_changes(history, n)).collect()
 }
 
-/// The events load `n` of `history` delivers, in `change_seq` order: the rows of the loads of
-/// the window before it are read, and of the loads before that only their sizes and rates
+/// The events load `n` of `history` delivers, in `change_seq` order: the rows of the spans it
+/// and the loads between aim at are read, and of the loads before only their sizes and rates
 /// (to number the events after theirs).
 pub fn load_changes(history: &[LoadSettings], n: usize) -> Vec<Change> {
+    load_changes_in(history, n, |_| true)
+}
+
+/// The events load `n` of `history` delivers to the loads `aimed` says yes to (indices in the
+/// history), in `change_seq` order: [`load_changes`] less the others, at the cost of these
+/// alone.
+pub fn load_changes_in(history: &[LoadSettings], n: usize, aimed: impl Fn(usize) -> bool) -> Vec<Change> {
     let Some(load) = history.get(n).filter(|l| l.change_rate > 0.0) else { return Vec::new() };
-    let mut seq: u64 = (0..n).map(|j| draws(history, j).iter().map(|(_, c)| c).sum::<u64>()).sum();
+    let mut seq: u64 = (0..n).map(|j| draws(history, j).iter().map(|d| d.count).sum::<u64>()).sum();
     let mut events = Vec::new();
-    for (target, count) in draws(history, n) {
-        let config = history[target].config;
-        let generator = Generator::new(config);
+    for draw in draws(history, n) {
+        let target = draw.target;
+        if !aimed(target) {
+            seq += draw.count;
+            continue;
+        }
+        let generator = Generator::new(history[target].config);
         // The draws of the loads between the target and this one, in it.
-        let earlier: Vec<(u64, Permutation, u64)> = (target + 1..n)
+        let earlier: Vec<(u64, Draw)> = (target + 1..n)
             .filter_map(|j| {
-                let seed = history[j].config.seed();
-                let count = draws(history, j).into_iter().find(|(t, _)| *t == target)?.1;
-                (count > 0).then(|| (seed, Permutation::new(config.rows(), key(seed, target)), count))
+                let drawn = draws(history, j).into_iter().find(|d| d.target == target && d.count > 0)?;
+                Some((history[j].config.seed(), drawn))
             })
             .collect();
-        let order = Permutation::new(config.rows(), key(load.config.seed(), target));
-        for i in 0..count {
+        let order = draw.order(load.config.seed());
+        for i in 0..draw.count {
             seq += 1;
-            let row = order.at(i);
+            let row = draw.span.start + order.at(i);
             let Some(mut mouvement) = generator.rows(row..row + 1).next() else { continue };
             // The movement as the loads between its own and this one left it.
             let mut live = true;
-            for (seed, drawn, count) in &earlier {
-                if drawn.index_of(row) < *count {
+            for (seed, drawn) in &earlier {
+                if drawn.takes(*seed, row) {
                     match change(*seed, target, row, mouvement.montant) {
                         (ChangeKind::Delete, _) => live = false,
                         (ChangeKind::Update, corrected) => mouvement.montant = corrected,
@@ -245,30 +260,53 @@ pub fn load_changes(history: &[LoadSettings], n: usize) -> Vec<Change> {
     events
 }
 
-/// The loads load `n`'s changes aim at, nearest first, and how many each takes.
-fn draws(history: &[LoadSettings], n: usize) -> Vec<(usize, u64)> {
+/// What a load draws in one load before it: `count` movements among the rows `span`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Draw {
+    target: usize,
+    count: u64,
+    span: std::ops::Range<u64>,
+}
+
+impl Draw {
+    /// The order in which the load of `seed` takes the span's rows (offsets in the span).
+    fn order(&self, seed: u64) -> Permutation {
+        Permutation::new(self.span.end - self.span.start, key(seed, self.target))
+    }
+
+    /// Whether the load of `seed`, which made this draw, changed row `row` of the target.
+    fn takes(&self, seed: u64, row: u64) -> bool {
+        self.span.contains(&row) && self.order(seed).index_of(row - self.span.start) < self.count
+    }
+}
+
+/// The loads load `n`'s changes aim at, nearest first: how many each takes, and where.
+fn draws(history: &[LoadSettings], n: usize) -> Vec<Draw> {
     let Some(load) = history.get(n).filter(|_| n > 0) else { return Vec::new() };
     let total = (load.config.rows() as f64 * load.change_rate).round() as u64;
-    let reach = n.min(WINDOW);
-    // Shares of the loads 1..=reach back: geometric, the last step taking what is left, plus
-    // the even tail.
-    let mut shares = Vec::with_capacity(reach);
-    let mut left = 1.0;
-    for back in 1..=reach {
-        let geometric = if back == reach { left } else { left * LAST_LOAD_SHARE };
-        left -= geometric;
-        shares.push((1.0 - TAIL_SHARE) * geometric + TAIL_SHARE / reach as f64);
-    }
-    let mut taken = 0u64;
-    let mut cumulative = 0.0;
-    let mut out = Vec::with_capacity(reach);
-    for (i, share) in shares.iter().enumerate() {
+    let seed = load.config.seed();
+    // The earlier load: two loads back with probability 1/2, three with 1/4, and so on to the
+    // end of the window (which takes what is left).
+    let reach = n.min(WINDOW) as u32;
+    let back = (2 + mix(seed ^ mix(n as u64) ^ 0x7461_696C).trailing_zeros()).min(reach) as usize;
+    let targets: Vec<(usize, f64)> = if n == 1 {
+        vec![(0, 1.0)]
+    } else {
+        vec![(n - 1, LAST_LOAD_SHARE), (n - back, 1.0 - LAST_LOAD_SHARE)]
+    };
+    let (mut taken, mut cumulative) = (0u64, 0.0);
+    let mut out = Vec::with_capacity(targets.len());
+    for (i, (target, share)) in targets.iter().enumerate() {
         cumulative += share;
-        let upto = if i + 1 == reach { total } else { ((total as f64) * cumulative).round() as u64 };
-        let target = n - 1 - i;
-        let count = (upto - taken).min(history[target].config.rows());
+        let upto = if i + 1 == targets.len() { total } else { ((total as f64) * cumulative).round() as u64 };
+        let rows = history[*target].config.rows();
+        let count = (upto - taken).min(rows);
         taken = upto;
-        out.push((target, count));
+        let len = ((count as f64 / SPAN_DENSITY).ceil() as u64).clamp(count, rows);
+        // The last load's span ends with it; the earlier one's lies at a keyed place.
+        let start =
+            if i == 0 { rows - len } else { mix(key(seed, *target) ^ 0x7370_616E) % (rows - len + 1) };
+        out.push(Draw { target: *target, count, span: start..start + len });
     }
     out
 }
@@ -454,7 +492,36 @@ mod tests {
             }
         }
         let share = f64::from(last) / f64::from(all);
-        assert!((0.64..0.72).contains(&share), "{share} of the changes aim at the load before");
+        assert!((0.77..0.83).contains(&share), "{share} of the changes aim at the load before");
+    }
+
+    #[test]
+    fn a_load_s_changes_lie_in_two_spans_the_last_load_s_at_its_end() {
+        let rows = 20_000;
+        let history = history(16, rows, 0.01);
+        let mut backs = HashMap::new();
+        for (n, events) in history_changes(&history).iter().enumerate().skip(1) {
+            let mut by_target: HashMap<usize, Vec<u64>> = HashMap::new();
+            for change in events {
+                let id = change.row.id_mouvement.0;
+                let target = history.iter().rposition(|l| l.config.first_id() <= id).unwrap();
+                by_target.entry(target).or_default().push(id - history[target].config.first_id());
+            }
+            assert!(by_target.len() <= 2, "load {n} aims at {} loads", by_target.len());
+            for (target, changed) in &by_target {
+                let (lo, hi) = (changed.iter().min().unwrap(), changed.iter().max().unwrap());
+                // Deletes skipped on movements cancelled before make a span's draws fewer.
+                let span = (changed.len() as f64 / SPAN_DENSITY * 1.3) as u64;
+                assert!(hi - lo < span, "load {n} in load {target}: rows {lo}..={hi} for {}", changed.len());
+                if *target + 1 == n {
+                    assert!(*lo >= rows - span, "load {n}: the span of load {target} ends with it");
+                } else {
+                    assert!(n - target <= WINDOW);
+                    *backs.entry(n - target).or_insert(0) += 1;
+                }
+            }
+        }
+        assert!(backs.len() >= 3 && backs[&2] >= 5, "the earlier load, mostly two back: {backs:?}");
     }
 
     #[test]
@@ -466,6 +533,15 @@ mod tests {
         other[4].change_rate = 0.0;
         assert_eq!(history_changes(&other)[..4], events[..4]);
         assert_eq!(load_changes(&long, 4), events[4]);
+        let aimed = |target| target == 3;
+        let in_3: Vec<Change> =
+            events[4].iter().filter(|c| c.row.id_mouvement.0 >= long[3].config.first_id()).cloned().collect();
+        assert!(!in_3.is_empty() && in_3.len() < events[4].len());
+        assert_eq!(
+            load_changes_in(&long, 4, aimed),
+            in_3,
+            "the events aimed at one load, as numbered among all"
+        );
         let mut line = Vec::new();
         events[1][0].write_csv(&mut line).unwrap();
         let line = String::from_utf8(line).unwrap();

@@ -27,6 +27,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
 use mouvements_schema::{AgenceId, Montant, Mouvement};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
 use parquet::file::writer::SerializedFileWriter;
@@ -273,13 +274,15 @@ impl RowGroup {
         Ok(())
     }
 
-    /// Writes the group's rows as the file's next row group and counts them in `file_stats`;
-    /// the group starts empty again.
+    /// Writes the group's rows as the file's next row group and counts them in `file_stats`,
+    /// and as inserts in `twin`, a data file's change data file (the same column chunks, byte
+    /// for byte, and a `_change_type` column); the group starts empty again.
     fn write_to<W: Write + Send>(
         &mut self,
         zstd: &mut Zstd,
         file: &mut SerializedFileWriter<W>,
         file_stats: &mut FileStats,
+        twin: Option<&mut PartitionFile<W>>,
     ) -> io::Result<()> {
         let mut stats = std::mem::take(&mut self.stats);
         stats.add_labels(self.dates.keys(), self.types.keys(), self.agences.keys());
@@ -305,6 +308,16 @@ impl RowGroup {
             *seen = 0;
         }
         let error = io::Error::other;
+        if let Some(twin) = twin {
+            let mut group = twin.writer.next_row_group().map_err(error)?;
+            for (bytes, close) in &chunks {
+                group.append_column(bytes, close.clone()).map_err(error)?;
+            }
+            let (bytes, close) = inserts(zstd, stats.rows)?;
+            group.append_column(&bytes, close).map_err(error)?;
+            group.close().map_err(error)?;
+            twin.stats.merge(&stats);
+        }
         let mut group = file.next_row_group().map_err(error)?;
         for (bytes, close) in chunks {
             group.append_column(&bytes, close).map_err(error)?;
@@ -313,6 +326,32 @@ impl RowGroup {
         file_stats.merge(&stats);
         Ok(())
     }
+}
+
+/// The `_change_type` column chunk of `rows` inserts: the one of a full row group is made
+/// once.
+fn inserts(zstd: &mut Zstd, rows: u64) -> io::Result<(bytes::Bytes, ColumnCloseResult)> {
+    static FULL: std::sync::OnceLock<(bytes::Bytes, ColumnCloseResult)> = std::sync::OnceLock::new();
+    if rows != ROW_GROUP_ROWS as u64 {
+        return insert_chunk(zstd, rows);
+    }
+    if let Some(full) = FULL.get() {
+        return Ok(full.clone());
+    }
+    let chunk = insert_chunk(zstd, rows)?;
+    Ok(FULL.get_or_init(|| chunk).clone())
+}
+
+/// The `_change_type` column chunk of `rows` inserts.
+fn insert_chunk(zstd: &mut Zstd, rows: u64) -> io::Result<(bytes::Bytes, ColumnCloseResult)> {
+    let insert = ChangeType::Insert;
+    let mut column = DictionaryColumn::new(LABEL_SLOTS, false);
+    for _ in 0..rows {
+        column.push(zstd, insert.index() as i32, |out| plain_text(insert.label(), out))?;
+    }
+    let label = insert.label();
+    let statistics = Statistics::byte_array(Some(label.into()), Some(label.into()), None, Some(0), false);
+    column.close(zstd, CHANGE_DATA_FILE.parquet.column(5), rows, statistics)
 }
 
 /// One partition's file being written.
@@ -327,15 +366,43 @@ struct PartitionFile<W: Write + Send> {
 }
 
 impl<W: Write + Send> PartitionFile<W> {
-    /// Moves the gathered rows into the row group, and writes the group once full.
-    fn push_batch(&mut self, zstd: &mut Zstd) -> io::Result<()> {
+    /// A file of `kind` written to `inner`.
+    fn new(inner: W, change_data: bool) -> io::Result<Self> {
+        let kind = if change_data { &*CHANGE_DATA_FILE } else { &*DATA_FILE };
+        let writer =
+            SerializedFileWriter::new(inner, kind.parquet.root_schema_ptr(), Arc::clone(&kind.properties))
+                .map_err(io::Error::other)?;
+        Ok(Self {
+            writer,
+            batch: Vec::with_capacity(BATCH_ROWS),
+            kinds: Vec::with_capacity(if change_data { BATCH_ROWS } else { 0 }),
+            group: RowGroup::new(change_data),
+            stats: FileStats::default(),
+        })
+    }
+
+    /// Moves the gathered rows into the row group, and writes the group once full (its rows
+    /// also as inserts in `twin`).
+    fn push_batch(&mut self, zstd: &mut Zstd, twin: Option<&mut PartitionFile<W>>) -> io::Result<()> {
         self.group.push(zstd, &self.batch, &self.kinds)?;
         self.batch.clear();
         self.kinds.clear();
         if self.group.stats.rows == ROW_GROUP_ROWS as u64 {
-            self.group.write_to(zstd, &mut self.writer, &mut self.stats)?;
+            self.group.write_to(zstd, &mut self.writer, &mut self.stats, twin)?;
         }
         Ok(())
+    }
+
+    /// Writes every row gathered as a row group (also as inserts in `twin`).
+    fn flush(&mut self, zstd: &mut Zstd, mut twin: Option<&mut PartitionFile<W>>) -> io::Result<()> {
+        self.push_batch(zstd, twin.as_deref_mut())?;
+        self.group.write_to(zstd, &mut self.writer, &mut self.stats, twin)
+    }
+
+    /// Writes what is left and the footer.
+    fn finish(mut self, zstd: &mut Zstd, twin: Option<&mut PartitionFile<W>>) -> io::Result<(W, FileStats)> {
+        self.flush(zstd, twin)?;
+        Ok((self.writer.into_inner().map_err(io::Error::other)?, self.stats))
     }
 }
 
@@ -347,14 +414,21 @@ pub struct EncodedFile<W> {
     pub inner: W,
     /// Rows and column statistics.
     pub stats: FileStats,
+    /// Whether it is a change data file ([`CHANGE_DATA_SCHEMA`]) or a data file.
+    pub change_data: bool,
 }
 
-/// One shard's rows, split by partition into Parquet files opened on demand by `open`: data
-/// files, or change data files ([`PartitionedWriter::change_data`]).
+/// One shard's rows, split by partition into Parquet files opened on demand by `open`; with
+/// [`PartitionedWriter::with_change_data`], beside each data file its change data file (Delta's
+/// `_change_data/`): the data file's rows as inserts, their column chunks copied byte for byte,
+/// then the change events pushed after the rows.
 pub struct PartitionedWriter<W: Write + Send, F> {
     open: F,
-    change_data: bool,
+    /// Opens a partition's change data file, in a writer of change data.
+    open_change_data: Option<F>,
     files: Vec<Option<PartitionFile<W>>>,
+    /// The change data files, by partition.
+    change_data: Vec<Option<PartitionFile<W>>>,
     /// Compresses the pages of every file.
     zstd: Zstd,
 }
@@ -369,88 +443,109 @@ where
     /// # Errors
     /// When zstd cannot make its context (out of memory).
     pub fn new(open: F) -> io::Result<Self> {
-        Self::of_kind(open, false)
+        Self::with(open, None)
     }
 
-    /// A writer of change data files ([`CHANGE_DATA_SCHEMA`]): rows come with their
-    /// [`ChangeType`] ([`push_change`](Self::push_change); [`push`](Self::push) inserts).
+    /// A writer of data files and their change data files ([`CHANGE_DATA_SCHEMA`], opened with
+    /// `open_change_data`): the rows [`push`](Self::push)ed are inserts, then come the events
+    /// ([`push_event`](Self::push_event)).
     ///
     /// # Errors
     /// When zstd cannot make its context (out of memory).
-    pub fn change_data(open: F) -> io::Result<Self> {
-        Self::of_kind(open, true)
+    pub fn with_change_data(open: F, open_change_data: F) -> io::Result<Self> {
+        Self::with(open, Some(open_change_data))
     }
 
-    fn of_kind(open: F, change_data: bool) -> io::Result<Self> {
-        Ok(Self { open, change_data, files: (0..PARTITIONS).map(|_| None).collect(), zstd: Zstd::new()? })
+    fn with(open: F, open_change_data: Option<F>) -> io::Result<Self> {
+        let none = || (0..PARTITIONS).map(|_| None).collect();
+        Ok(Self { open, open_change_data, files: none(), change_data: none(), zstd: Zstd::new()? })
     }
 
     /// Adds one row (rows come in id order and stay in it within each data file).
     pub fn push(&mut self, row: &Mouvement) -> io::Result<()> {
-        self.push_change(row, ChangeType::Insert)
-    }
-
-    /// Adds the rows of a change event to a change data file: an update's pre-image (`row`
-    /// with the amount `before`) and post-image (`row`), or a delete's row (`before` `None`).
-    pub fn push_event(&mut self, row: &Mouvement, before: Option<Montant>) -> io::Result<()> {
-        match before {
-            Some(montant) => {
-                self.push_change(&Mouvement { montant, ..*row }, ChangeType::UpdatePreimage)?;
-                self.push_change(row, ChangeType::UpdatePostimage)
-            }
-            None => self.push_change(row, ChangeType::Delete),
+        let index = Partition { pays: row.pays, produit: row.produit }.index();
+        if self.files[index].is_none() {
+            self.open(Partition { pays: row.pays, produit: row.produit })?;
+        }
+        let file = self.files[index].as_mut().expect("the file was just opened");
+        file.batch.push(*row);
+        if file.batch.len() == BATCH_ROWS {
+            file.push_batch(&mut self.zstd, self.change_data[index].as_mut())
+        } else {
+            Ok(())
         }
     }
 
-    /// Opens `partition`'s file if no row did yet: [`finish`](Self::finish) then writes it,
-    /// without rows if none comes.
+    /// Adds the rows of a change event to its partition's change data file, after every row
+    /// of that partition: an update's pre-image (`row` with the amount `before`) and
+    /// post-image (`row`), or a delete's row (`before` `None`).
+    ///
+    /// # Errors
+    /// In a writer without change data, or when the file cannot be opened or written.
+    pub fn push_event(&mut self, row: &Mouvement, before: Option<Montant>) -> io::Result<()> {
+        let partition = Partition { pays: row.pays, produit: row.produit };
+        let index = partition.index();
+        self.open_change_data(partition)?;
+        let twin = self.change_data[index].as_mut().expect("the file was just opened");
+        let zstd = &mut self.zstd;
+        // The partition's rows so far are its inserts: they come first.
+        if let Some(file) = self.files[index].as_mut() {
+            file.flush(zstd, Some(&mut *twin))?;
+        }
+        let mut add = |row: &Mouvement, change: ChangeType| {
+            twin.batch.push(*row);
+            twin.kinds.push(change);
+            if twin.batch.len() == BATCH_ROWS { twin.push_batch(zstd, None) } else { Ok(()) }
+        };
+        match before {
+            Some(montant) => {
+                add(&Mouvement { montant, ..*row }, ChangeType::UpdatePreimage)?;
+                add(row, ChangeType::UpdatePostimage)
+            }
+            None => add(row, ChangeType::Delete),
+        }
+    }
+
+    /// Opens `partition`'s file if no row did yet (and its change data file, in a writer of
+    /// change data): [`finish`](Self::finish) then writes it, without rows if none comes.
     pub fn open(&mut self, partition: Partition) -> io::Result<()> {
         let slot = &mut self.files[partition.index()];
         if slot.is_none() {
-            let inner = (self.open)(partition)?;
-            let kind = if self.change_data { &*CHANGE_DATA_FILE } else { &*DATA_FILE };
-            let writer = SerializedFileWriter::new(
-                inner,
-                kind.parquet.root_schema_ptr(),
-                Arc::clone(&kind.properties),
-            )
-            .map_err(io::Error::other)?;
-            *slot = Some(PartitionFile {
-                writer,
-                batch: Vec::with_capacity(BATCH_ROWS),
-                kinds: Vec::with_capacity(if self.change_data { BATCH_ROWS } else { 0 }),
-                group: RowGroup::new(self.change_data),
-                stats: FileStats::default(),
-            });
+            *slot = Some(PartitionFile::new((self.open)(partition)?, false)?);
+        }
+        if self.open_change_data.is_some() {
+            self.open_change_data(partition)?;
         }
         Ok(())
     }
 
-    /// Adds one row of a change data file and its change type (`change` is ignored in a data
-    /// file).
-    pub fn push_change(&mut self, row: &Mouvement, change: ChangeType) -> io::Result<()> {
-        let partition = Partition { pays: row.pays, produit: row.produit };
-        if self.files[partition.index()].is_none() {
-            self.open(partition)?;
+    /// Opens `partition`'s change data file if not yet open.
+    fn open_change_data(&mut self, partition: Partition) -> io::Result<()> {
+        let slot = &mut self.change_data[partition.index()];
+        if slot.is_none() {
+            let open = self
+                .open_change_data
+                .as_mut()
+                .ok_or_else(|| io::Error::other("this writer writes no change data"))?;
+            *slot = Some(PartitionFile::new(open(partition)?, true)?);
         }
-        let file = self.files[partition.index()].as_mut().expect("the file was just opened");
-        file.batch.push(*row);
-        if self.change_data {
-            file.kinds.push(change);
-        }
-        if file.batch.len() == BATCH_ROWS { file.push_batch(&mut self.zstd) } else { Ok(()) }
+        Ok(())
     }
 
-    /// Writes what is gathered and closes every file, in partition order.
+    /// Writes what is gathered and closes every file: the data files in partition order, then
+    /// the change data files in partition order.
     pub fn finish(mut self) -> io::Result<Vec<EncodedFile<W>>> {
         let mut encoded = Vec::new();
+        let partitions: Vec<Partition> = Partition::all().collect();
         for (index, file) in self.files.into_iter().enumerate() {
-            let Some(mut file) = file else { continue };
-            file.push_batch(&mut self.zstd)?;
-            file.group.write_to(&mut self.zstd, &mut file.writer, &mut file.stats)?;
-            let inner = file.writer.into_inner().map_err(io::Error::other)?;
-            let partition = Partition::all().nth(index).expect("an index below PARTITIONS");
-            encoded.push(EncodedFile { partition, inner, stats: file.stats });
+            let Some(file) = file else { continue };
+            let (inner, stats) = file.finish(&mut self.zstd, self.change_data[index].as_mut())?;
+            encoded.push(EncodedFile { partition: partitions[index], inner, stats, change_data: false });
+        }
+        for (index, file) in self.change_data.into_iter().enumerate() {
+            let Some(file) = file else { continue };
+            let (inner, stats) = file.finish(&mut self.zstd, None)?;
+            encoded.push(EncodedFile { partition: partitions[index], inner, stats, change_data: true });
         }
         Ok(encoded)
     }
@@ -545,6 +640,66 @@ mod tests {
                 .collect();
             assert_round_trip(&rows);
         }
+    }
+
+    #[test]
+    fn change_data_holds_the_data_file_s_row_groups_as_inserts_then_the_events() {
+        use arrow_array::cast::AsArray;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+        let rows: Vec<Mouvement> = (0..70_000u64)
+            .map(|i| row(i + 1, i as i64 / 1000, i as usize % 4, 100 + i as i64, 1, Produit::Vie))
+            .collect();
+        let open = |_| Ok(Vec::new());
+        let mut writer = PartitionedWriter::with_change_data(open, open).unwrap();
+        for r in &rows {
+            writer.push(r).unwrap();
+        }
+        let corrected = Mouvement { montant: Montant::from_cents(5), ..rows[3] };
+        writer.push_event(&corrected, Some(rows[3].montant)).unwrap();
+        writer.push_event(&rows[9], None).unwrap();
+        let files = writer.finish().unwrap();
+        let [data, change] = &files[..] else { panic!("{} files", files.len()) };
+        assert!(!data.change_data && change.change_data && data.partition == change.partition);
+        assert_eq!((data.stats.rows, change.stats.rows), (70_000, 70_003));
+
+        let read = |bytes: &Vec<u8>| {
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.clone())).unwrap()
+        };
+        // The inserts are the data file's row groups, their column chunks byte for byte.
+        let (data_meta, change_meta) =
+            (read(&data.inner).metadata().clone(), read(&change.inner).metadata().clone());
+        assert_eq!((data_meta.num_row_groups(), change_meta.num_row_groups()), (2, 3));
+        for (group, inserted) in data_meta.row_groups().iter().zip(change_meta.row_groups()) {
+            assert_eq!(group.num_rows(), inserted.num_rows());
+            for (a, b) in group.columns().iter().zip(inserted.columns()) {
+                let ((a_start, a_len), (b_start, b_len)) = (a.byte_range(), b.byte_range());
+                assert_eq!(
+                    data.inner[a_start as usize..(a_start + a_len) as usize],
+                    change.inner[b_start as usize..(b_start + b_len) as usize]
+                );
+            }
+        }
+        let mut ids = Vec::new();
+        let mut kinds = Vec::new();
+        let mut amounts = Vec::new();
+        for batch in read(&change.inner).build().unwrap() {
+            let batch = batch.unwrap();
+            ids.extend(batch.column(0).as_string::<i32>().iter().map(|v| v.unwrap().to_owned()));
+            kinds.extend(batch.column(5).as_string::<i32>().iter().map(|v| v.unwrap().to_owned()));
+            amounts.extend(
+                batch.column(3).as_primitive::<arrow_array::types::Decimal128Type>().values().iter().copied(),
+            );
+        }
+        let expected_ids: Vec<String> =
+            rows.iter().chain([&rows[3], &rows[3], &rows[9]]).map(|r| r.id_mouvement.to_string()).collect();
+        assert_eq!(ids, expected_ids);
+        assert!(kinds[..70_000].iter().all(|k| k == "insert"));
+        assert_eq!(kinds[70_000..], ["update_preimage", "update_postimage", "delete"]);
+        assert_eq!(
+            amounts[70_000..],
+            [i128::from(rows[3].montant.cents()), 5, i128::from(rows[9].montant.cents())]
+        );
     }
 
     #[test]

@@ -203,14 +203,15 @@ async fn check_change_data(
 }
 
 /// The change data files of one shard of a load, by path: its rows as inserts, then its
-/// events, as the writer encodes them.
+/// events, as the writer encodes them beside its data files.
 fn expected_change_data(
     generator: &Generator,
     shard: &plan::ShardPlan,
     events: &[Change],
     dataset: &mouvements_sink::Dataset,
 ) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
-    let mut writer = PartitionedWriter::change_data(|_| Ok(Vec::new()))?;
+    let open = |_| Ok(Vec::new());
+    let mut writer = PartitionedWriter::with_change_data(open, open)?;
     for row in generator.rows(shard.rows.clone()) {
         writer.push(&row)?;
     }
@@ -220,6 +221,7 @@ fn expected_change_data(
     Ok(writer
         .finish()?
         .into_iter()
+        .filter(|file| file.change_data)
         .map(|file| (layout::change_data_file(&file.partition.folder(), shard.index, dataset), file.inner))
         .collect())
 }

@@ -115,55 +115,44 @@ pub(crate) fn write_shard(
 /// Opens a partition's output.
 type Opener<'a> = Box<dyn FnMut(Partition) -> io::Result<Output> + 'a>;
 
-/// A shard's Parquet writers: its data files, and its change data files when the load merges
+/// A shard's Parquet writer: its data files, and its change data files when the load merges
 /// change events into the Delta table (the new rows as inserts, then the events).
-struct Encoder<'a> {
-    data: PartitionedWriter<Output, Opener<'a>>,
-    change_data: Option<PartitionedWriter<Output, Opener<'a>>>,
-}
+struct Encoder<'a>(PartitionedWriter<Output, Opener<'a>>);
 
 impl<'a> Encoder<'a> {
     fn new(outputs: &'a ShardOutputs<'_>) -> io::Result<Self> {
-        let data = PartitionedWriter::new(Box::new(move |partition: Partition| {
+        let data = Box::new(move |partition: Partition| {
             outputs
                 .partition(&partition.folder())?
                 .ok_or_else(|| io::Error::other("the dataset has no Parquet layer"))
-        }) as Opener<'a>)?;
-        let change_data = if outputs.merges() {
-            Some(PartitionedWriter::change_data(Box::new(move |partition: Partition| {
-                outputs
-                    .change_data(&partition.folder())?
-                    .ok_or_else(|| io::Error::other("the load merges no change into the Delta table"))
-            }) as Opener<'a>)?)
-        } else {
-            None
-        };
-        Ok(Self { data, change_data })
+        }) as Opener<'a>;
+        if !outputs.merges() {
+            return Ok(Self(PartitionedWriter::new(data)?));
+        }
+        let change_data = Box::new(move |partition: Partition| {
+            outputs
+                .change_data(&partition.folder())?
+                .ok_or_else(|| io::Error::other("the load merges no change into the Delta table"))
+        }) as Opener<'a>;
+        Ok(Self(PartitionedWriter::with_change_data(data, change_data)?))
     }
 
     fn push(&mut self, row: &Mouvement) -> io::Result<()> {
-        self.data.push(row)?;
-        match self.change_data.as_mut() {
-            Some(change_data) => change_data.push(row),
-            None => Ok(()),
-        }
+        self.0.push(row)
     }
 
-    /// Adds the `events` of the partitions `ours` takes to the change data, and finishes every
-    /// file; returns each one's partition index and entries.
+    /// Adds the `events` of the partitions `ours` takes to the change data (a load that
+    /// merges none has none), and finishes every file; returns each one's partition index and
+    /// entries.
     fn finish(
         mut self,
         events: &[Change],
         ours: impl Fn(Produit) -> bool,
     ) -> io::Result<Vec<PartitionFiles>> {
-        let mut files = finish(self.data, true)?;
-        if let Some(mut change_data) = self.change_data.take() {
-            for event in events.iter().filter(|e| ours(e.row.produit)) {
-                change_data.push_event(&event.row, event.updated_from())?;
-            }
-            files.extend(finish(change_data, false)?);
+        for event in events.iter().filter(|e| ours(e.row.produit)) {
+            self.0.push_event(&event.row, event.updated_from())?;
         }
-        Ok(files)
+        finish(self.0)
     }
 }
 
@@ -320,13 +309,13 @@ fn encode_received(
 
 /// Finishes every file of `parquet` (a data file's entry keeps its `stats`); returns each
 /// one's partition index and entries.
-pub(crate) fn finish<F>(parquet: PartitionedWriter<Output, F>, stats: bool) -> io::Result<Vec<PartitionFiles>>
+pub(crate) fn finish<F>(parquet: PartitionedWriter<Output, F>) -> io::Result<Vec<PartitionFiles>>
 where
     F: FnMut(Partition) -> io::Result<Output>,
 {
     let mut files = Vec::new();
     for file in parquet.finish()? {
-        let json = stats.then(|| file.stats.delta_json());
+        let json = (!file.change_data).then(|| file.stats.delta_json());
         files.push((file.partition.index(), file.inner.finish(file.stats.rows, json.as_deref())?));
     }
     Ok(files)

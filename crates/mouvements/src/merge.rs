@@ -7,7 +7,7 @@
 //! Like the events, the rewrites are a pure function of the history's settings: the same
 //! history gives the same files, whatever shards, threads or tasks write them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
 
@@ -78,12 +78,15 @@ impl Merge {
         let partition_of = |c: &Change| Partition { pays: c.row.pays, produit: c.row.produit };
         // A file this load touches is of one of the WINDOW loads before it; the events that
         // changed it before are of the loads after that one.
+        let now = located(now, &locate);
+        // Only the earlier events aimed at the loads this one touches matter.
+        let origins: BTreeSet<usize> = now.iter().map(|((origin, _, _), _)| *origin).collect();
         let first = n.saturating_sub(WINDOW) + 1;
-        let earlier_events: Vec<(u32, Vec<Change>)> =
-            (first..n).map(|j| (history[j].load, changes::load_changes(settings, j))).collect();
+        let earlier_events: Vec<(u32, Vec<Change>)> = (first..n)
+            .map(|j| (history[j].load, changes::load_changes_in(settings, j, |t| origins.contains(&t))))
+            .collect();
         let earlier: Vec<(u32, Vec<(Place, &Change)>)> =
             earlier_events.iter().map(|(load, events)| (*load, located(events, &locate))).collect();
-        let now = located(now, &locate);
         let mut targets: BTreeMap<(usize, u32), BTreeMap<Partition, String>> = BTreeMap::new();
         for ((origin, shard, _), change) in &now {
             let partition = partition_of(change);
@@ -173,6 +176,6 @@ impl Rewrite {
             }
             writer.push(&row)?;
         }
-        Ok(compose::finish(writer, true)?.into_iter().flat_map(|(_, files)| files).collect())
+        Ok(compose::finish(writer)?.into_iter().flat_map(|(_, files)| files).collect())
     }
 }
