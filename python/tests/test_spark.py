@@ -221,6 +221,18 @@ LAKE = dict(rows=60_000, shards=4, seed=SEED, month=MONTH)
 LAKE_FLAGS = ["-n", "60000", "-s", "4", "--seed", str(SEED), "--month", MONTH, "-q"]
 
 
+def test_the_readmes_spark_snippet_runs_as_written(spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (snippet,) = [code for code in re.findall(r"```python\n(.*?)```", readme, re.S) if "write_lake(" in code]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102 - the README's own code
+    assert (tmp_path / "spark-lake" / "raw" / "_SUCCESS").exists()
+    report = mouvements.verify(str(tmp_path / "spark-lake"))
+    assert report.passed and report.as_dict()["dataset"]["rows"] == 1_000_000
+
+
 def test_write_lake_writes_the_clis_lake(spark, cli: str, tmp_path: Path) -> None:
     from mouvements.spark import write_lake
 

@@ -177,11 +177,23 @@ pub fn rewritten_file(partition: &str, index: u32, origin: &Dataset, load: u32) 
 /// Folder of the Delta table's change data files (its Change Data Feed).
 pub const CHANGE_DATA: &str = "delta/mouvements/_change_data";
 
-/// `delta/mouvements/_change_data/pays=FR/produit=santé/cdc-00002-of-00005-<cfg>.zstd.parquet`:
-/// shard 2's change data of a partition, for a load with change events.
+/// `delta/mouvements/_change_data/cdc-00002-of-00005-<cfg>-pays=FR-produit=sant_e9.zstd.parquet`:
+/// shard 2's change data of a partition, for a load with change events. The name is ASCII
+/// without `%`, so that the log's path is the file's name as it is: delta-rs's `load_cdf` does
+/// not decode the path of a change data file (a `produit=santé` folder, percent-encoded in the
+/// log as the protocol wants, is not found). Readers take a change data file's partition from
+/// its `cdc` action, not from a folder.
 pub fn change_data_file(partition: &str, index: u32, dataset: &Dataset) -> String {
+    let mut tag = String::with_capacity(partition.len() + 8);
+    for c in partition.chars() {
+        match c {
+            '/' => tag.push('-'),
+            c if c.is_ascii_alphanumeric() || c == '=' => tag.push(c),
+            c => tag.push_str(&format!("_{:x}", u32::from(c))),
+        }
+    }
     format!(
-        "{CHANGE_DATA}/{partition}/cdc-{index:05}-of-{:05}-{}.zstd.parquet",
+        "{CHANGE_DATA}/cdc-{index:05}-of-{:05}-{}-{tag}.zstd.parquet",
         dataset.shards,
         dataset.config_hash()
     )
@@ -281,6 +293,19 @@ mod tests {
         let name = partition_file(Layer::Staging, "pays=FR/produit=santé", 2, &d);
         assert!(name.starts_with("staging/mouvements/pays=FR/produit=santé/part-00002-of-00005-"), "{name}");
         assert!(name.ends_with(".zstd.parquet") && name.contains(&d.config_hash()));
+    }
+
+    #[test]
+    fn change_data_names_are_flat_ascii_without_percent() {
+        let config = GeneratorConfig::with_rows(1, 100).unwrap();
+        let d = Dataset::new(config, 5, ShardFormat::Csv, Layers::ALL, false).unwrap();
+        let name = change_data_file("pays=FR/produit=santé", 2, &d);
+        let expected = format!(
+            "delta/mouvements/_change_data/cdc-00002-of-00005-{}-pays=FR-produit=sant_e9.zstd.parquet",
+            d.config_hash()
+        );
+        assert_eq!(name, expected);
+        assert_ne!(change_data_file("pays=FR/produit=auto", 2, &d), name);
     }
 
     #[test]

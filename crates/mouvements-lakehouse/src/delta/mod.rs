@@ -79,7 +79,7 @@ pub struct DataFile {
 /// A change data file of a commit (in [`CHANGE_DATA`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeDataFile {
-    /// Path relative to the table folder (`_change_data/pays=FR/produit=santé/cdc-….parquet`).
+    /// Path relative to the table folder (`_change_data/cdc-….parquet`).
     pub path: String,
     /// Its partition.
     pub partition: Partition,
