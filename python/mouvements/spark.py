@@ -363,11 +363,16 @@ def write_lake(
     when the job fails (then ``mode="resume"`` completes the lake).
 
     ``base`` must be reachable from every executor: a bucket (``gs://``, ``s3://``,
-    ``az://``) or a shared volume (``/Volumes/...`` on Databricks). ``_fault`` and
+    ``az://``) or a shared volume (``/Volumes/...`` on Databricks); a relative local path is
+    made absolute on the driver (a ``local[*]`` session's executors share its disk). ``_fault`` and
     ``_fault_attempts`` inject a protocol fault into the first attempts of each task (tests).
     """
     context = spark.sparkContext
     count = tasks or shards
+    # A relative local path is the driver's: an executor would resolve it in its own folder.
+    base = os.fspath(base)
+    if not os.path.isabs(base) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", base):
+        base = os.path.abspath(base)
     # One id for every attempt of every task of this call.
     run_id = f"spark-{context.applicationId}-{time.time_ns()}"
     kwargs = dict(
