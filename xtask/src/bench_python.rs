@@ -172,9 +172,17 @@ fn spark(bench: &Bench, tools: &Tools, python: &str, table: &mut Vec<Row>) -> Re
         ),
         ..crate::bench::row(String::new(), plain(source), rows, None, None)
     });
+    let floor = seconds("floor").context("the floor's time")?;
+    table.push(crate::bench::row(
+        "the Python Data Source API's floor: one ready batch yielded again and again, to noop".into(),
+        plain(floor),
+        rows,
+        None,
+        Some((floor / source, "the source's time")),
+    ));
     if let Some(csv) = seconds("csv") {
         table.push(crate::bench::row(
-            "Spark reading our raw CSV to noop".into(),
+            format!("Spark reading our raw CSV to noop ({:.2}× the floor's time)", csv / floor),
             plain(csv),
             rows,
             None,
@@ -183,7 +191,7 @@ fn spark(bench: &Bench, tools: &Tools, python: &str, table: &mut Vec<Row>) -> Re
     }
     match seconds("dbldatagen") {
         Some(peer) => table.push(crate::bench::row(
-            "dbldatagen, the same 7 columns, to noop".into(),
+            format!("dbldatagen, the same 7 columns, to noop ({:.2}× the floor's time)", peer / floor),
             plain(peer),
             rows,
             None,

@@ -1,4 +1,5 @@
-"""Spark rows of `cargo xtask bench`, in one local[2] session: the mouvements source, Spark
+"""Spark rows of `cargo xtask bench`, in one local[2] session: the mouvements source, the
+Python Data Source API's floor (a source that yields one ready batch again and again), Spark
 reading our raw CSV of the same rows and dbldatagen generating the same seven columns, each
 into the `noop` sink; write_lake against the CLI's time (given as argv[4]). Prints one JSON
 object of medians."""
@@ -20,15 +21,51 @@ from pyspark.sql import SparkSession  # noqa: E402
 spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
          .config("spark.driver.memory", "4g").getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
+from pyspark.sql.datasource import DataSourceReader  # noqa: E402
+
 from mouvements.spark import SCHEMA, MouvementsDataSource, write_lake  # noqa: E402
 
+
+class ReadyBatches(MouvementsDataSource):
+    """The API's floor: each partition of our source makes its first batch once and yields
+    it again and again, to the partition's row count, generating nothing more."""
+
+    @classmethod
+    def name(cls):
+        return "ready_batches"
+
+    def reader(self, schema):
+        return _Ready(super().reader(schema))
+
+
+class _Ready(DataSourceReader):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def partitions(self):
+        return self.inner.partitions()
+
+    def read(self, partition):
+        first = next(iter(self.inner.read(partition)))
+        left = partition.stop - partition.start
+        while left > 0:
+            batch = first if left >= first.num_rows else first.slice(0, left)
+            left -= batch.num_rows
+            yield batch
+
+
 spark.dataSource.register(MouvementsDataSource)
+spark.dataSource.register(ReadyBatches)
 spark.range(1).count()
 startup = time.perf_counter() - started
 
 
 def ours():
     spark.read.format("mouvements").option("rows", str(rows)).load().write.format("noop").mode("overwrite").save()
+
+
+def floor():
+    spark.read.format("ready_batches").option("rows", str(rows)).load().write.format("noop").mode("overwrite").save()
 
 
 def csv():
@@ -71,7 +108,8 @@ def median(job):
     return statistics.median(times)
 
 
-result = {"startup": startup, "source": median(ours), "csv": median(csv), "write_lake": median(lake)}
+result = {"startup": startup, "source": median(ours), "floor": median(floor), "csv": median(csv),
+          "write_lake": median(lake)}
 try:
     result["dbldatagen"] = median(dbldatagen)
 except ImportError as e:

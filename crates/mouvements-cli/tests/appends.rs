@@ -378,11 +378,23 @@ fn appended_changes_are_one_feed_whatever_the_shards_verified_and_refused_where_
     assert_eq!(verify_json(&lake).0, Some(0));
 
     // A second change file a hand-edited manifest lists for a shard (Auto Loader would read
-    // it) is refused, and the manifest is version 4: a build that reads 3 does not drop the rates.
+    // it) is refused, and the manifest is version 5: a build that reads 3 does not drop the rates,
+    // nor one that reads 4 (events drawn before spans) draw them again its way.
     let manifest_path = lake.join("raw/_manifest.json");
     let original = std::fs::read(&manifest_path).unwrap();
     let mut manifest: serde_json::Value = serde_json::from_slice(&original).unwrap();
-    assert_eq!(manifest["manifest_version"], 4);
+    assert_eq!(manifest["manifest_version"], 5);
+    let mut older = manifest.clone();
+    older["manifest_version"] = 4.into();
+    std::fs::write(&manifest_path, serde_json::to_vec(&older).unwrap()).unwrap();
+    let refused = run(&lake, &APPEND, &["--changes", "0.01"], None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("manifest version 4 with change events") && stderr.contains("--overwrite"),
+        "{stderr}"
+    );
+    std::fs::write(&manifest_path, &original).unwrap();
     let files = manifest["loads"][2]["shards"][1]["files"].as_array_mut().unwrap();
     let mut twin =
         files.iter().find(|f| f["path"].as_str().unwrap().starts_with("raw/changes/")).unwrap().clone();

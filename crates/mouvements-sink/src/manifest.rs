@@ -89,9 +89,10 @@ pub struct Claim {
 
 /// Version of the manifest layout: 3 lists the loads of the lake's history, 4 may give a load
 /// a change rate (a build that reads 3 would drop it, and append a history whose change feed
-/// no longer follows). Version 3 is read as it is; version 2 (one dataset, written before
-/// appends existed) as a history of one load.
-pub const MANIFEST_VERSION: u32 = 4;
+/// no longer follows), 5 draws change events in spans (`mouvements_generator::changes`). Version
+/// 4 is read as it is when no load has changes (its events cannot be drawn again), version 3
+/// as it is, version 2 (one dataset, written before appends existed) as a history of one load.
+pub const MANIFEST_VERSION: u32 = 5;
 
 /// One load of the lake's history: what a run committed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -204,7 +205,7 @@ impl Manifest {
         self
     }
 
-    /// Parses a manifest (version 2 to 4) and checks its arithmetic and history.
+    /// Parses a manifest (version 2 to 5) and checks its arithmetic and history.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         #[derive(serde::Deserialize)]
         struct Version {
@@ -230,8 +231,16 @@ impl Manifest {
                     loads: vec![load],
                 }
             }
-            3 | MANIFEST_VERSION => {
+            3 | 4 | MANIFEST_VERSION => {
                 let read: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+                if read.manifest_version == 4
+                    && let Some(load) = read.loads.iter().find(|l| l.dataset.changes > 0.0)
+                {
+                    return Err(format!(
+                        "manifest version 4 with change events (load {}): an earlier build drew them in a way this one does not reproduce; write the lake again with --overwrite",
+                        load.dataset.load
+                    ));
+                }
                 Manifest { manifest_version: MANIFEST_VERSION, ..read }
             }
             other => {
