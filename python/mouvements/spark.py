@@ -370,7 +370,7 @@ def write_lake(
     context = spark.sparkContext
     count = tasks or shards
     # A relative local path is the driver's: an executor would resolve it in its own folder.
-    base = os.fspath(base)
+    base = os.fspath(base).strip()
     if not os.path.isabs(base) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", base):
         base = os.path.abspath(base)
     # One id for every attempt of every task of this call.
