@@ -4,6 +4,7 @@ clean environment for it (no inherited cloud settings)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -44,3 +45,11 @@ def run_cli(cli: str, *args: str, check: bool = True) -> subprocess.CompletedPro
 def tree(base: Path) -> dict[str, bytes]:
     """Every file under ``base`` by relative path, with its bytes."""
     return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def python_blocks(page: str) -> list[str]:
+    """The ```python blocks of a page of the repository (``README.md``, ``docs/….md``)."""
+    return re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(encoding="utf-8"), re.S)

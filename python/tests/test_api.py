@@ -200,8 +200,8 @@ def test_the_change_data_feed_holds_each_loads_rows_and_events(tmp_path: Path) -
         log = (table / "_delta_log" / f"{version:020}.json").read_text(encoding="utf-8").splitlines()
         actions = [json.loads(line) for line in log]
         assert actions[0]["commitInfo"]["operation"] == "MERGE"
-        cdc = [a["cdc"] for a in actions if "cdc" in a]
-        feed = pa.concat_tables(pq.read_table(table / urllib.parse.unquote(c["path"])) for c in cdc).to_pylist()
+        cdc = [(a["cdc"], pq.read_table(table / urllib.parse.unquote(a["cdc"]["path"]))) for a in actions if "cdc" in a]
+        feed = pa.concat_tables(t for _, t in cdc).to_pylist()
         events = []
         for name in sorted((base / "raw" / "changes").glob(f"changes-load{version:05}-*.csv")):
             with name.open(encoding="utf-8", newline="") as f:
@@ -217,7 +217,7 @@ def test_the_change_data_feed_holds_each_loads_rows_and_events(tmp_path: Path) -
         ours = Counter(
             (r["id_mouvement"], str(r["montant"]), c["partitionValues"]["pays"], c["partitionValues"]["produit"],
              r["_change_type"])
-            for c in cdc for r in pq.read_table(table / urllib.parse.unquote(c["path"])).to_pylist()
+            for c, t in cdc for r in t.to_pylist()
         )
         read = pa.table(deltalake.DeltaTable(table).load_cdf(starting_version=version, ending_version=version).read_all())
         columns = ["id_mouvement", "montant", "pays", "produit", "_change_type"]

@@ -4,18 +4,11 @@ left to the Spark tests)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def python_blocks(page: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(encoding="utf-8"), re.S)
+from conftest import python_blocks, run_cli
 
 
 def runs_here(code: str) -> bool:

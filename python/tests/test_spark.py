@@ -14,7 +14,7 @@ import pytest
 pyspark = pytest.importorskip("pyspark")
 
 import mouvements  # noqa: E402
-from conftest import run_cli, tree  # noqa: E402
+from conftest import python_blocks, run_cli, tree  # noqa: E402
 
 ROWS, SEED, MONTH = 30_000, 3, "2025-04"
 # The checksum of the seven columns that ignores row order, as Spark computes it.
@@ -222,10 +222,7 @@ LAKE_FLAGS = ["-n", "60000", "-s", "4", "--seed", str(SEED), "--month", MONTH, "
 
 
 def test_the_readmes_spark_snippet_runs_as_written(spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import re
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    (snippet,) = [code for code in re.findall(r"```python\n(.*?)```", readme, re.S) if "write_lake(" in code]
+    (snippet,) = [code for code in python_blocks("README.md") if "write_lake(" in code]
     monkeypatch.chdir(tmp_path)
     exec(compile(snippet, "README.md", "exec"), {})  # noqa: S102 - the README's own code
     assert (tmp_path / "spark-lake" / "raw" / "_SUCCESS").exists()

@@ -303,12 +303,7 @@ impl RowGroup {
             self.agences.close(zstd, column(4), stats.rows, agences)?,
         ];
         if let Some((change_types, seen)) = self.change_types.as_mut() {
-            let mut labels =
-                ChangeType::ALL.iter().filter(|k| *seen & (1 << k.index()) != 0).map(|k| k.label());
-            let first = labels.next().unwrap_or_default();
-            let (lo, hi) = labels.fold((first, first), |(lo, hi), l| (lo.min(l), hi.max(l)));
-            let statistics = Statistics::byte_array(Some(lo.into()), Some(hi.into()), None, Some(0), false);
-            chunks.push(change_types.close(zstd, column(5), stats.rows, statistics)?);
+            chunks.push(change_types.close(zstd, column(5), stats.rows, change_type_statistics(*seen))?);
             *seen = 0;
         }
         let error = io::Error::other;
@@ -353,9 +348,17 @@ fn insert_chunk(zstd: &mut Zstd, rows: u64) -> io::Result<(bytes::Bytes, ColumnC
     for _ in 0..rows {
         column.push(zstd, insert.index() as i32, |out| plain_text(insert.label(), out))?;
     }
-    let label = insert.label();
-    let statistics = Statistics::byte_array(Some(label.into()), Some(label.into()), None, Some(0), false);
+    let statistics = change_type_statistics(1 << insert.index());
     column.close(zstd, CHANGE_DATA_FILE.parquet.column(5), rows, statistics)
+}
+
+/// The statistics of a `_change_type` chunk holding the change types `seen` (one bit per
+/// [`ChangeType::index`]): the least and greatest label, no nulls.
+fn change_type_statistics(seen: u8) -> Statistics {
+    let mut labels = ChangeType::ALL.iter().filter(|k| seen & (1 << k.index()) != 0).map(|k| k.label());
+    let first = labels.next().unwrap_or_default();
+    let (lo, hi) = labels.fold((first, first), |(lo, hi), l| (lo.min(l), hi.max(l)));
+    Statistics::byte_array(Some(lo.into()), Some(hi.into()), None, Some(0), false)
 }
 
 /// One partition's file being written.
@@ -467,9 +470,10 @@ where
 
     /// Adds one row (rows come in id order and stay in it within each data file).
     pub fn push(&mut self, row: &Mouvement) -> io::Result<()> {
-        let index = Partition { pays: row.pays, produit: row.produit }.index();
+        let partition = Partition { pays: row.pays, produit: row.produit };
+        let index = partition.index();
         if self.files[index].is_none() {
-            self.open(Partition { pays: row.pays, produit: row.produit })?;
+            self.open(partition)?;
         }
         let file = self.files[index].as_mut().expect("the file was just opened");
         file.batch.push(*row);
