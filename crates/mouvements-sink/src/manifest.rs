@@ -211,6 +211,14 @@ impl Manifest {
         struct Version {
             manifest_version: u32,
         }
+        // This build's version parses in one pass (a long history's manifest is megabytes);
+        // the version is read on its own only for an older shape or an error.
+        if let Ok(manifest) = serde_json::from_slice::<Manifest>(bytes)
+            && manifest.manifest_version == MANIFEST_VERSION
+        {
+            manifest.check()?;
+            return Ok(manifest);
+        }
         let version: Version = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         let manifest = match version.manifest_version {
             2 => {

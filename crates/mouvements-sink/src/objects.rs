@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
@@ -24,13 +24,17 @@ use crate::store::{LOCAL_FLUSH_IN_BATCHES, open_store};
 use crate::writer::WriteTarget;
 use crate::{LakeUrl, ObjectReader, ObjectWriter, Receipt, SinkError, StoreOptions, UploadShape};
 
+/// Sizes read at once from a store: enough to hide its latency.
+const CONCURRENT_HEADS: usize = 32;
+
 /// One listed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     /// Its name, relative to the base.
     pub name: String,
-    /// Its size.
-    pub size: u64,
+    /// Its size, when the listing read it: a store's listing does, a local walk does not
+    /// (see [`Objects::sizes`]).
+    pub size: Option<u64>,
     /// Whether it is an unfinished local upload (`<name>#<n>`), not an object.
     pub leftover: bool,
 }
@@ -154,9 +158,9 @@ impl Objects {
     }
 
     /// Every object under the folder `prefix` (and, on a local lake, every leftover upload).
-    /// A local lake is walked here, once, with one `stat` a file: object_store's walk stats
-    /// each entry twice and would need a second walk for the leftovers it hides, and an
-    /// append lists every file of the lake's history.
+    /// A local lake is walked here, once, reading names only: object_store's walk stats each
+    /// entry twice and would need a second walk for the leftovers it hides, and an append
+    /// lists every file of the lake's history but needs the sizes of its own files only.
     pub async fn list(&self, prefix: &str) -> Result<Vec<Listed>, SinkError> {
         let path = Self::path(prefix)?;
         if let Some(root) = self.local_root.clone() {
@@ -174,10 +178,46 @@ impl Objects {
         }
         self.store
             .list(Some(&path))
-            .map_ok(|meta| Listed { name: meta.location.to_string(), size: meta.size, leftover: false })
+            .map_ok(|meta| Listed { name: meta.location.to_string(), size: Some(meta.size), leftover: false })
             .try_collect()
             .await
             .map_err(self.error("list", prefix))
+    }
+
+    /// The sizes of objects (`None` for one that does not exist), read together: on a local
+    /// lake, one `stat` each on one blocking thread.
+    pub async fn sizes(&self, names: &[&str]) -> Result<Vec<Option<u64>>, SinkError> {
+        if let Some(root) = self.local_root.clone() {
+            let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            let stat = move || {
+                let mut sizes = Vec::with_capacity(owned.len());
+                for name in owned {
+                    sizes.push(match std::fs::metadata(root.join(&name)) {
+                        Ok(meta) => meta.is_file().then_some(meta.len()),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                        Err(e) => return Err((name, e)),
+                    });
+                }
+                Ok(sizes)
+            };
+            let stated = tokio::task::spawn_blocking(stat).await.unwrap_or_else(|e| {
+                Err((names.first().map_or_else(String::new, |n| (*n).to_owned()), e.into()))
+            });
+            return stated.map_err(|(name, e)| {
+                self.error("stat", &name)(object_store::Error::Generic { store: "local", source: e.into() })
+            });
+        }
+        futures::stream::iter(names)
+            .map(|name| async move {
+                match self.store.head(&Self::path(name)?).await {
+                    Ok(meta) => Ok(Some(meta.size)),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(self.error("stat", name)(e)),
+                }
+            })
+            .buffered(CONCURRENT_HEADS)
+            .try_collect()
+            .await
     }
 
     /// The file of a local leftover upload, when `name` is one.
@@ -236,8 +276,8 @@ fn is_leftover(name: &str) -> bool {
     name.rsplit_once('#').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Every file under the folder `prefix` of a local lake, named relative to `root`: objects,
-/// and leftover uploads marked as such. A symbolic link to a file is followed (a broken one
+/// Every file under the folder `prefix` of a local lake, named relative to `root`, its size
+/// unread: objects, and leftover uploads marked as such. A symbolic link to a file is followed (a broken one
 /// is skipped, as object_store does); one to a folder is not walked (no loop can hold the
 /// walk); entries removed while the walk runs are skipped, and names that are not UTF-8 are
 /// no object of this lake.
@@ -253,24 +293,22 @@ fn list_local(root: &std::path::Path, prefix: &str) -> std::io::Result<Vec<Liste
         for entry in entries {
             let entry = entry?;
             let path = entry.path();
-            let meta = match entry.file_type() {
-                Ok(kind) if kind.is_symlink() => std::fs::metadata(&path),
+            let is_file = match entry.file_type() {
+                Ok(kind) if kind.is_symlink() => std::fs::metadata(&path).map(|meta| !meta.is_dir()),
                 Ok(kind) if kind.is_dir() => {
                     folders.push(path);
                     continue;
                 }
-                Ok(_) => entry.metadata(),
+                Ok(_) => Ok(true),
                 Err(e) => Err(e),
             };
-            let meta = match meta {
-                Ok(meta) => meta,
+            let is_file = match is_file {
+                Ok(is_file) => is_file,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            if !meta.is_dir()
-                && let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str())
-            {
-                listed.push(Listed { name: name.to_owned(), size: meta.len(), leftover: is_leftover(name) });
+            if is_file && let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str()) {
+                listed.push(Listed { name: name.to_owned(), size: None, leftover: is_leftover(name) });
             }
         }
     }
@@ -302,10 +340,10 @@ mod tests {
         assert_eq!(
             listed,
             [
-                ("raw/_shards/k/s.json", 2, false),
-                ("raw/a.csv", 3, false),
-                ("raw/a.csv#3", 2, true),
-                ("raw/linked", 1, false),
+                ("raw/_shards/k/s.json", None, false),
+                ("raw/a.csv", None, false),
+                ("raw/a.csv#3", None, true),
+                ("raw/linked", None, false),
             ]
         );
         assert!(list_local(root.path(), "delta").unwrap().is_empty(), "a missing folder lists nothing");

@@ -98,6 +98,17 @@ async fn exercise(lake: Lake) {
         assert_eq!(mouvements_sink::crc32c_hex(receipt.crc32c), file.crc32c);
     }
 
+    // Sizes: a store's listing reads them, a local walk leaves them to be read on demand.
+    let names: Vec<&str> = manifest.files().map(|f| f.path.as_str()).chain(["raw/absent.csv"]).collect();
+    let expected: Vec<Option<u64>> = manifest.files().map(|f| Some(f.bytes)).chain([None]).collect();
+    assert_eq!(lake.objects().sizes(&names).await.unwrap(), expected);
+    let mut every_size = lake.survey().await.unwrap();
+    lake.read_sizes(&mut every_size).await.unwrap();
+    assert!(every_size.objects.values().all(Option::is_some));
+    for file in manifest.files() {
+        assert_eq!(every_size.objects[&file.path], Some(file.bytes), "{}", file.path);
+    }
+
     // A committed dataset is never overwritten by accident; a task of the same run finds it done.
     let again = lake.prepare(request(first, WriteMode::Fresh, "run-b")).await.err().unwrap();
     assert!(matches!(again, SinkError::Exists { .. }), "{again}");
@@ -118,8 +129,7 @@ async fn exercise(lake: Lake) {
         panic!("the overwrite must commit");
     };
     let survey = lake.survey().await.unwrap();
-    let data: Vec<&String> =
-        survey.under(layout::RAW).map(|(n, _)| n).filter(|n| !layout::hidden(n)).collect();
+    let data: Vec<&String> = survey.under(layout::RAW).filter(|n| !layout::hidden(n)).collect();
     let data: Vec<&String> = data.into_iter().filter(|n| !n.contains("/_")).collect();
     assert_eq!(data, ["raw/mouvements-00000-of-00002.csv.gz", "raw/mouvements-00001-of-00002.csv.gz"]);
     assert_eq!(survey.claims.len(), 1, "older claims are removed at commit");

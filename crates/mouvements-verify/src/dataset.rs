@@ -36,12 +36,12 @@ pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>
     for file in manifest.files() {
         listed.insert(file.path.as_str());
         match survey.objects.get(&file.path) {
-            None => problems.add_set(
+            None | Some(None) => problems.add_set(
                 missing_rule(&file.path, file.layer),
                 &file.path,
                 "listed in the manifest, absent from the lake".into(),
             ),
-            Some(size) if *size != file.bytes => problems.add_set(
+            Some(Some(size)) if *size != file.bytes => problems.add_set(
                 if file.layer == Some(Layer::Raw) { "shard.size" } else { "file.size" },
                 &file.path,
                 format!("{size} bytes, the manifest says {}", file.bytes),
@@ -51,7 +51,7 @@ pub fn check_files(manifest: &Manifest, survey: &Survey, keep: &BTreeSet<String>
     }
     let folders = [Layer::Raw, Layer::Staging, Layer::Delta].map(|l| (l, layout::layer_folder(l)));
     for (layer, folder) in folders.into_iter().chain([(Layer::Staging, layout::STAGING_CHANGES)]) {
-        for (name, _) in survey.under(folder) {
+        for name in survey.under(folder) {
             let inside = &name[folder.len() + 1..];
             if layout::hidden(inside) || listed.contains(name.as_str()) || keep.contains(name) {
                 continue;

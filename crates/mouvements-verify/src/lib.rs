@@ -73,7 +73,8 @@ pub enum VerifyError {
 /// Verifies the dataset of `lake`.
 pub async fn verify(lake: Arc<Lake>, options: &VerifyOptions) -> Result<Report, VerifyError> {
     let started = Instant::now();
-    let survey = lake.survey().await?;
+    let mut survey = lake.survey().await?;
+    lake.read_sizes(&mut survey).await?;
     let mut problems = Problems::default();
     if survey.objects.is_empty() && survey.leftovers.is_empty() {
         return Err(VerifyError::NoDataset { url: lake.url().to_string() });

@@ -24,8 +24,8 @@ pub struct DeltaLog {
 type Replayed = (Vec<(u64, Bytes)>, Table);
 
 impl DeltaLog {
-    /// The table `log` describes.
-    fn table(&self, log: &[(u64, Bytes)]) -> Result<Table, String> {
+    /// `f` of the table `log` describes (replayed on the cached table, not cloned).
+    fn with_table<R>(&self, log: &[(u64, Bytes)], f: impl FnOnce(&Table) -> R) -> Result<R, String> {
         let mut replayed = self.replayed.lock().unwrap_or_else(PoisonError::into_inner);
         let (mut table, known) = match replayed.take() {
             Some((seen, table)) if log.starts_with(&seen) => (table, seen.len()),
@@ -34,8 +34,9 @@ impl DeltaLog {
         for (version, bytes) in &log[known..] {
             table.apply_version(*version, bytes).map_err(|e| e.to_string())?;
         }
-        *replayed = Some((log.to_vec(), table.clone()));
-        Ok(table)
+        let result = f(&table);
+        *replayed = Some((log.to_vec(), table));
+        Ok(result)
     }
 }
 
@@ -69,12 +70,13 @@ impl TableLog for DeltaLog {
         let files = manifest.table_files().into_iter().map(data_file).collect::<Result<Vec<_>, _>>()?;
         let latest = manifest.latest();
         let change_data = latest.change_data_files().map(change_data_file).collect::<Result<Vec<_>, _>>()?;
-        let table = self.table(log)?;
-        Ok(delta::next_commit(&table, &latest.dataset.uuid(), &files, &change_data, TOOL))
+        self.with_table(log, |table| {
+            delta::next_commit(table, &latest.dataset.uuid(), &files, &change_data, TOOL)
+        })
     }
 
     fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String> {
-        self.table(log).map(|table| table.referenced)
+        self.with_table(log, |table| table.referenced.clone())
     }
 
     fn checkpoint(&self, log: &[(u64, Bytes)]) -> Result<Option<TableCheckpoint>, String> {
@@ -82,8 +84,7 @@ impl TableLog for DeltaLog {
         if !log.last().is_some_and(|(version, _)| checkpoint::due(*version)) {
             return Ok(None);
         }
-        let table = self.table(log)?;
-        let written = checkpoint::write(&table).map_err(|e| e.to_string())?;
+        let written = self.with_table(log, checkpoint::write)?.map_err(|e| e.to_string())?;
         Ok(Some(TableCheckpoint {
             version: written.version,
             data: written.parquet,
@@ -118,13 +119,14 @@ mod tests {
         }
         let full = delta::replay(&log.iter().map(|(v, b)| (*v, b.as_ref())).collect::<Vec<_>>()).unwrap();
         let cached = DeltaLog::default();
-        assert_eq!(cached.table(&log[..1]).unwrap().version, Some(0));
-        assert_eq!(cached.table(&log).unwrap(), full, "extended by the new versions");
-        assert_eq!(cached.table(&log).unwrap(), full, "the same log again");
+        let table = |log: &[(u64, Bytes)]| cached.with_table(log, Table::clone);
+        assert_eq!(table(&log[..1]).unwrap().version, Some(0));
+        assert_eq!(table(&log).unwrap(), full, "extended by the new versions");
+        assert_eq!(table(&log).unwrap(), full, "the same log again");
         // A log that is no extension of the last one (another writer's history) is replayed whole.
         let mut other = log.clone();
         other[1].1 = Bytes::from_static(b"{not json");
-        assert!(cached.table(&other).is_err());
-        assert_eq!(cached.table(&log).unwrap(), full);
+        assert!(table(&other).is_err());
+        assert_eq!(table(&log).unwrap(), full);
     }
 }

@@ -16,6 +16,9 @@ use crate::{Layer, SinkError, layout};
 /// Deletes at once: enough to hide a store's latency.
 const CONCURRENT_DELETES: usize = 32;
 
+/// A table log's entries `(version, bytes)`, in version order.
+type Log = Vec<(u64, Bytes)>;
+
 /// The writer of a table log (Delta's): the protocol reads the log and stores what this
 /// returns; it knows the format. Log entries are untrusted input.
 pub trait TableLog: Send + Sync {
@@ -60,7 +63,7 @@ impl Run {
     pub async fn commit(&self, tool: &str) -> Result<CommitOutcome, SinkError> {
         if let Some(manifest) = self.already_committed() {
             if manifest.latest().run_id == self.id {
-                self.finish(manifest).await?;
+                self.finish(manifest, None).await?;
             }
             return Ok(CommitOutcome::Committed(Box::new(manifest.clone())));
         }
@@ -85,16 +88,22 @@ impl Run {
             && manifest.loads.iter().any(|l| l.run_id == self.id && l.dataset == self.dataset)
         {
             if manifest.latest().run_id == self.id {
-                self.finish(manifest).await?;
+                self.finish(manifest, None).await?;
             }
             return Ok(Some(CommitOutcome::Committed(Box::new(manifest.clone()))));
         }
         let records = lake.read_records(&survey, &layout::records_of(&self.key)).await?;
-        let mut entries: BTreeMap<u32, ShardEntry> = BTreeMap::new();
-        for (index, record) in by_shard(
+        let recorded = by_shard(
             records.into_iter().filter(|r| r.run_id == self.id && r.dataset == self.dataset).collect(),
-        ) {
-            if record.entry.files.iter().all(|f| survey.objects.get(&f.path) == Some(&f.bytes)) {
+        );
+        let files: Vec<&str> =
+            recorded.values().flat_map(|r| &r.entry.files).map(|f| f.path.as_str()).collect();
+        let mut sizes = lake.stored_sizes(&survey, &files).await?.into_iter();
+        let mut entries: BTreeMap<u32, ShardEntry> = BTreeMap::new();
+        for (index, record) in recorded {
+            // Every size is taken, in order, whatever the shard's fate.
+            let stored: Vec<Option<u64>> = sizes.by_ref().take(record.entry.files.len()).collect();
+            if record.entry.files.iter().zip(&stored).all(|(f, size)| *size == Some(f.bytes)) {
                 entries.insert(index, record.entry);
             }
         }
@@ -143,7 +152,7 @@ impl Run {
             // (one put, atomic on every store) by the run that owns the lake, checked again
             // just before. `raw/_SUCCESS` stays: every load the manifest lists is whole.
             self.check_owner().await?;
-            self.finish_layers(&manifest).await?;
+            self.finish_layers(&manifest, log).await?;
             self.check_owner().await?;
             lake.objects.put(layout::MANIFEST, Bytes::from(json)).await?;
             lake.faults.after(Step::ManifestWritten)?;
@@ -167,7 +176,7 @@ impl Run {
             }
         }
         lake.faults.after(Step::ManifestWritten)?;
-        self.finish(&manifest).await?;
+        self.finish(&manifest, log).await?;
         Ok(Some(CommitOutcome::Committed(Box::new(manifest))))
     }
 
@@ -195,8 +204,8 @@ impl Run {
 
     /// The steps after the manifest, each idempotent: the layers' ([`Run::finish_layers`]),
     /// then `raw/_SUCCESS` last.
-    async fn finish(&self, manifest: &Manifest) -> Result<(), SinkError> {
-        self.finish_layers(manifest).await?;
+    async fn finish(&self, manifest: &Manifest, log: Option<Log>) -> Result<(), SinkError> {
+        self.finish_layers(manifest, log).await?;
         self.mark_committed().await
     }
 
@@ -209,15 +218,15 @@ impl Run {
     }
 
     /// The staging `_SUCCESS`, the Delta commit of the manifest's files and the checkpoint it
-    /// is due, each idempotent.
-    async fn finish_layers(&self, manifest: &Manifest) -> Result<(), SinkError> {
+    /// is due, each idempotent; `log` is the Delta log as this commit last read it, if it did.
+    async fn finish_layers(&self, manifest: &Manifest, log: Option<Log>) -> Result<(), SinkError> {
         let lake = &self.lake;
         if self.dataset.layers.contains(Layer::Staging) {
             lake.objects.put(layout::STAGING_SUCCESS, Bytes::new()).await?;
             lake.faults.after(Step::StagingMarked)?;
         }
         if self.dataset.layers.contains(Layer::Delta) {
-            let log = self.commit_table(manifest).await?;
+            let log = self.commit_table(manifest, log).await?;
             lake.faults.after(Step::DeltaCommitted)?;
             self.checkpoint_table(&log).await?;
         }
@@ -233,7 +242,7 @@ impl Run {
     }
 
     /// The Delta log's entries, in version order.
-    async fn read_log(&self) -> Result<Vec<(u64, Bytes)>, SinkError> {
+    async fn read_log(&self) -> Result<Log, SinkError> {
         let objects = &self.lake.objects;
         let listed = objects.list(layout::DELTA_LOG).await?;
         let mut versions: Vec<u64> = listed
@@ -263,13 +272,17 @@ impl Run {
     }
 
     /// Creates the next Delta commit unless the table already holds the manifest's files; returns
-    /// the log with it. If another writer created that version first, the log is read again:
-    /// it must now hold this dataset (another task of the run committed it).
-    async fn commit_table(&self, manifest: &Manifest) -> Result<Vec<(u64, Bytes)>, SinkError> {
+    /// the log with it. `known` is the log as last read (read again when absent): if another
+    /// writer created the next version since, the log is read again, and must then hold this
+    /// dataset (another task of the run committed it).
+    async fn commit_table(&self, manifest: &Manifest, mut known: Option<Log>) -> Result<Log, SinkError> {
         let table_log = self.table_log()?;
         let mut retried = false;
         loop {
-            let mut log = self.read_log().await?;
+            let mut log = match known.take() {
+                Some(log) => log,
+                None => self.read_log().await?,
+            };
             let next = table_log.next_commit(&log, manifest).map_err(|r| self.log_error(r))?;
             let Some(bytes) = next else { return Ok(log) };
             let version = log.last().map_or(0, |(v, _)| v + 1);

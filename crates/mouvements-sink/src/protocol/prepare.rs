@@ -436,10 +436,12 @@ impl Lake {
 
     /// Whether every file of a shard entry is stored with its size and CRC32C.
     async fn stored_whole(&self, survey: &Survey, entry: &ShardEntry) -> Result<bool, SinkError> {
+        let names: Vec<&str> = entry.files.iter().map(|f| f.path.as_str()).collect();
+        let sizes = self.stored_sizes(survey, &names).await?;
+        if entry.files.iter().zip(&sizes).any(|(file, size)| *size != Some(file.bytes)) {
+            return Ok(false);
+        }
         for file in &entry.files {
-            if survey.objects.get(&file.path) != Some(&file.bytes) {
-                return Ok(false);
-            }
             match self.objects.receipt(&file.path).await? {
                 Some(receipt) if crc32c_hex(receipt.crc32c) == file.crc32c => {}
                 _ => return Ok(false),

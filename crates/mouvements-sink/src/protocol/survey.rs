@@ -35,8 +35,8 @@ pub struct Survey {
     /// Sequence numbers of every claim.
     pub claims: Vec<u64>,
     /// Every object under `raw/`, `staging/mouvements/`, `staging/changes/` and `delta/mouvements/`, by name
-    /// (relative to the base), with its size.
-    pub objects: BTreeMap<String, u64>,
+    /// (relative to the base), with its size when the listing read it (see [`Lake::stored_sizes`]).
+    pub objects: BTreeMap<String, Option<u64>>,
     /// Unfinished local uploads (`name#N` files) in those folders.
     pub leftovers: Vec<String>,
 }
@@ -48,9 +48,9 @@ impl Survey {
     }
 
     /// The objects under a folder (`raw`, `staging/mouvements`…), by name.
-    pub fn under<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = (&'a String, &'a u64)> + 'a {
+    pub fn under<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = &'a String> + 'a {
         let start = format!("{folder}/");
-        self.objects.range(start.clone()..).take_while(move |(n, _)| n.starts_with(&start))
+        self.objects.range(start.clone()..).map(|(n, _)| n).take_while(move |n| n.starts_with(&start))
     }
 }
 
@@ -90,6 +90,42 @@ impl Lake {
         Ok(survey)
     }
 
+    /// The size of each of `names` as stored (`None` for one the survey did not list): the
+    /// survey's when its listing read it (a store's does), else read now, together (a local
+    /// walk lists names only: a long history's files are never stat'ed).
+    pub(crate) async fn stored_sizes(
+        &self,
+        survey: &Survey,
+        names: &[&str],
+    ) -> Result<Vec<Option<u64>>, SinkError> {
+        let unread: Vec<&str> =
+            names.iter().copied().filter(|n| matches!(survey.objects.get(*n), Some(None))).collect();
+        let mut read = self.objects.sizes(&unread).await?.into_iter();
+        Ok(names
+            .iter()
+            .map(|name| match survey.objects.get(*name) {
+                Some(Some(size)) => Some(*size),
+                Some(None) => read.next().flatten(),
+                None => None,
+            })
+            .collect())
+    }
+
+    /// Reads every size the survey's listing did not (a local walk's), together; an object
+    /// gone since the listing leaves the survey.
+    pub async fn read_sizes(&self, survey: &mut Survey) -> Result<(), SinkError> {
+        let unread: Vec<String> =
+            survey.objects.iter().filter(|(_, size)| size.is_none()).map(|(name, _)| name.clone()).collect();
+        let names: Vec<&str> = unread.iter().map(String::as_str).collect();
+        for (name, size) in unread.iter().zip(self.objects.sizes(&names).await?) {
+            match size {
+                Some(size) => survey.objects.insert(name.clone(), Some(size)),
+                None => survey.objects.remove(name),
+            };
+        }
+        Ok(())
+    }
+
     /// Reads the records the survey listed under a folder (one run's, or all runs'),
     /// concurrently; unreadable, invalid or vanished ones are skipped: a shard without a good
     /// record is rewritten.
@@ -99,7 +135,7 @@ impl Lake {
         folder: &str,
     ) -> Result<Vec<ShardRecord>, SinkError> {
         let is_record = |name: &&String| name.rsplit('/').next().and_then(layout::parse_record).is_some();
-        futures::stream::iter(survey.under(folder).map(|(name, _)| name).filter(is_record))
+        futures::stream::iter(survey.under(folder).filter(is_record))
             .map(|name| async move {
                 let bytes = self.objects.get(name).await?;
                 Ok::<_, SinkError>(bytes.and_then(|b| serde_json::from_slice::<ShardRecord>(&b).ok()))
