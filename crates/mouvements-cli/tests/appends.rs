@@ -1,7 +1,8 @@
 //! Appended loads end to end: a year of monthly loads as one history in every layer (Delta
 //! versions that only add, a checkpoint at version 10), a load's rows independent of its
 //! shards, threads and tasks, refusals that write nothing, a crash at each step of an append
-//! completed by `--append --resume`, and appends racing each other or an overwrite.
+//! completed by `--append --resume`, appends racing each other or an overwrite, and appends
+//! committed from a checkpoint that keep what older versions refer to.
 
 mod common;
 
@@ -98,6 +99,37 @@ fn a_year_of_monthly_loads_is_one_history_in_every_layer() {
         .filter(|n| n.starts_with("mouvements-") && n.to_lowercase().ends_with(".csv"))
         .collect();
     assert_eq!(shards.len(), 24, "every load's shards under the raw glob, none reused: {shards:?}");
+}
+
+/// The data files under the Delta table's folder (its log and change data aside).
+fn delta_data_files(lake: &Path) -> Vec<String> {
+    tree(&lake.join("delta/mouvements")).into_keys().filter(|n| !n.starts_with('_')).collect()
+}
+
+#[test]
+fn an_append_read_from_a_checkpoint_keeps_what_older_versions_refer_to() {
+    let (_dir, lake) = scratch();
+    ok(&lake, &FIRST, &["--month", "2025-01"]);
+    ok(&lake, &APPEND, &[]);
+    let before_overwrite = delta_data_files(&lake);
+    ok(&lake, &FIRST, &["--month", "2025-01", "--seed", "7", "--overwrite"]);
+    for _ in 0..10 {
+        ok(&lake, &APPEND, &[]);
+    }
+    // Versions 11 and 12 were committed from the checkpoint of version 10; a stray data file
+    // (a stopped run's) goes at the next commit, the files of versions 0 and 1 stay for time travel.
+    let stray = "pays=FR/produit=auto/part-00000-of-00001-stray.zstd.parquet";
+    std::fs::write(lake.join("delta/mouvements").join(stray), b"PAR1").unwrap();
+    ok(&lake, &APPEND, &[]);
+    let after = delta_data_files(&lake);
+    assert!(!after.contains(&stray.to_owned()), "the stray file is removed");
+    assert!(before_overwrite.iter().all(|f| after.contains(f)), "older versions' files are kept");
+    let (code, report) = verify_json(&lake);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["dataset"]["loads"].as_array().unwrap().len(), 12);
+    let latest =
+        std::fs::read_to_string(lake.join(format!("delta/mouvements/_delta_log/{:020}.json", 13))).unwrap();
+    assert!(latest.contains("\"isBlindAppend\":true") && !latest.contains("\"remove\""), "{latest}");
 }
 
 #[test]

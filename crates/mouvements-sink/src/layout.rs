@@ -212,6 +212,13 @@ pub fn delta_checkpoint(version: u64) -> String {
 /// The pointer to the newest Delta checkpoint.
 pub const LAST_CHECKPOINT: &str = "delta/mouvements/_delta_log/_last_checkpoint";
 
+/// The version of a Delta checkpoint file name (`00000000000000000010.checkpoint.parquet`),
+/// or `None`.
+pub fn parse_delta_checkpoint(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".checkpoint.parquet")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())?
+}
+
 /// The version of a Delta commit file name (`00000000000000000003.json`), or `None`.
 pub fn parse_delta_commit(name: &str) -> Option<u64> {
     let digits = name.strip_suffix(".json")?;
@@ -316,6 +323,8 @@ mod tests {
         assert!(!hidden("staging/mouvements/pays=FR/produit=auto/part-00000-of-00001-0a.zstd.parquet"));
         assert_eq!(parse_delta_commit("00000000000000000012.json"), Some(12));
         assert_eq!(parse_delta_commit("12.json"), None);
+        assert_eq!(parse_delta_checkpoint("00000000000000000010.checkpoint.parquet"), Some(10));
+        assert_eq!(parse_delta_checkpoint("00000000000000000010.json"), None);
         assert_eq!(parse_record("shard-00003-of-00007.json"), Some(3));
     }
 }

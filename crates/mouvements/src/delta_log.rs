@@ -4,38 +4,43 @@
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 
-use bytes::Bytes;
 use mouvements_lakehouse::Partition;
 use mouvements_lakehouse::delta::{self, ChangeDataFile, DataFile, Table, checkpoint};
-use mouvements_sink::{FileEntry, Manifest, TableCheckpoint, TableLog, layout};
+use mouvements_sink::{FileEntry, LogEntries, Manifest, TableCheckpoint, TableLog, layout};
 
 use crate::generate::TOOL;
 
 /// The Delta log of `delta/mouvements`. A commit reads the log several times (its version,
 /// the files it still refers to, the commit, the checkpoint): each read is replayed from the
 /// table the last one left, applying only the versions that are new, so a commit replays a
-/// long history once.
+/// long history once; and a log read from a checkpoint starts from the table it holds.
 #[derive(Default)]
 pub struct DeltaLog {
     replayed: Mutex<Option<Replayed>>,
 }
 
 /// A log as last read, and the table it describes.
-type Replayed = (Vec<(u64, Bytes)>, Table);
+type Replayed = (LogEntries, Table);
 
 impl DeltaLog {
     /// `f` of the table `log` describes (replayed on the cached table, not cloned).
-    fn with_table<R>(&self, log: &[(u64, Bytes)], f: impl FnOnce(&Table) -> R) -> Result<R, String> {
+    fn with_table<R>(&self, log: &LogEntries, f: impl FnOnce(&Table) -> R) -> Result<R, String> {
         let mut replayed = self.replayed.lock().unwrap_or_else(PoisonError::into_inner);
-        let (mut table, known) = match replayed.take() {
-            Some((seen, table)) if log.starts_with(&seen) => (table, seen.len()),
-            _ => (Table::default(), 0),
+        let cached = replayed.take().filter(|(seen, _)| {
+            seen.checkpoint == log.checkpoint && log.versions.starts_with(&seen.versions)
+        });
+        let (mut table, known) = match (cached, &log.checkpoint) {
+            (Some((seen, table)), _) => (table, seen.versions.len()),
+            (None, Some((version, bytes))) => {
+                (checkpoint::read_table(*version, bytes.clone()).map_err(|e| e.to_string())?, 0)
+            }
+            (None, None) => (Table::default(), 0),
         };
-        for (version, bytes) in &log[known..] {
+        for (version, bytes) in &log.versions[known..] {
             table.apply_version(*version, bytes).map_err(|e| e.to_string())?;
         }
         let result = f(&table);
-        *replayed = Some((log.to_vec(), table));
+        *replayed = Some((log.clone(), table));
         Ok(result)
     }
 }
@@ -66,7 +71,7 @@ fn change_data_file(file: &FileEntry) -> Result<ChangeDataFile, String> {
 }
 
 impl TableLog for DeltaLog {
-    fn next_commit(&self, log: &[(u64, Bytes)], manifest: &Manifest) -> Result<Option<Vec<u8>>, String> {
+    fn next_commit(&self, log: &LogEntries, manifest: &Manifest) -> Result<Option<Vec<u8>>, String> {
         let files = manifest.table_files().into_iter().map(data_file).collect::<Result<Vec<_>, _>>()?;
         let latest = manifest.latest();
         let change_data = latest.change_data_files().map(change_data_file).collect::<Result<Vec<_>, _>>()?;
@@ -75,13 +80,13 @@ impl TableLog for DeltaLog {
         })
     }
 
-    fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String> {
+    fn referenced(&self, log: &LogEntries) -> Result<BTreeSet<String>, String> {
         self.with_table(log, |table| table.referenced.clone())
     }
 
-    fn checkpoint(&self, log: &[(u64, Bytes)]) -> Result<Option<TableCheckpoint>, String> {
+    fn checkpoint(&self, log: &LogEntries) -> Result<Option<TableCheckpoint>, String> {
         // Nine versions in ten get none: known from the latest version's number, unreplayed.
-        if !log.last().is_some_and(|(version, _)| checkpoint::due(*version)) {
+        if !log.versions.last().is_some_and(|(version, _)| checkpoint::due(*version)) {
             return Ok(None);
         }
         let written = self.with_table(log, checkpoint::write)?.map_err(|e| e.to_string())?;
@@ -95,6 +100,7 @@ impl TableLog for DeltaLog {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
     use mouvements_lakehouse::Partition;
     use mouvements_schema::{Pays, Produit};
 
@@ -119,14 +125,28 @@ mod tests {
         }
         let full = delta::replay(&log.iter().map(|(v, b)| (*v, b.as_ref())).collect::<Vec<_>>()).unwrap();
         let cached = DeltaLog::default();
-        let table = |log: &[(u64, Bytes)]| cached.with_table(log, Table::clone);
-        assert_eq!(table(&log[..1]).unwrap().version, Some(0));
-        assert_eq!(table(&log).unwrap(), full, "extended by the new versions");
-        assert_eq!(table(&log).unwrap(), full, "the same log again");
+        let whole = |versions: &[(u64, Bytes)]| LogEntries { checkpoint: None, versions: versions.to_vec() };
+        let table = |log: &LogEntries| cached.with_table(log, Table::clone);
+        assert_eq!(table(&whole(&log[..1])).unwrap().version, Some(0));
+        assert_eq!(table(&whole(&log)).unwrap(), full, "extended by the new versions");
+        assert_eq!(table(&whole(&log)).unwrap(), full, "the same log again");
         // A log that is no extension of the last one (another writer's history) is replayed whole.
         let mut other = log.clone();
         other[1].1 = Bytes::from_static(b"{not json");
-        assert!(table(&other).is_err());
-        assert_eq!(table(&log).unwrap(), full);
+        assert!(table(&whole(&other)).is_err());
+        assert_eq!(table(&whole(&log)).unwrap(), full);
+        // Read from a checkpoint of version 1: the same latest table, knowing only the files
+        // from there, and the same checkpoint when one is due.
+        let at_one =
+            delta::replay(&log[..2].iter().map(|(v, b)| (*v, b.as_ref())).collect::<Vec<_>>()).unwrap();
+        let written = checkpoint::write(&at_one).unwrap();
+        let tail =
+            LogEntries { checkpoint: Some((1, Bytes::from(written.parquet))), versions: log[2..].to_vec() };
+        let from_checkpoint = table(&tail).unwrap();
+        assert_eq!(from_checkpoint.active, full.active);
+        assert_eq!(from_checkpoint.version, Some(2));
+        assert_eq!(checkpoint::write(&from_checkpoint).unwrap(), checkpoint::write(&full).unwrap());
+        let broken = LogEntries { checkpoint: Some((1, Bytes::from_static(b"PAR1"))), ..tail };
+        assert!(cached.referenced(&broken).is_err(), "a checkpoint that does not read is an error");
     }
 }

@@ -12,15 +12,15 @@ use arrow_array::builder::{
     BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder,
 };
 use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
-use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StructArray};
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef, Int64Array, MapArray, RecordBatch, StructArray};
 use arrow_schema::{Field, Fields, Schema};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
-use super::{LogError, MODIFICATION_TIME, READER_VERSION, Table, WRITER_VERSION, encode};
+use super::{ActiveFile, LogError, MODIFICATION_TIME, READER_VERSION, Table, WRITER_VERSION, encode};
 
 /// Versions between checkpoints: Delta Spark's `checkpointInterval` default.
 pub const INTERVAL: u64 = 10;
@@ -212,42 +212,118 @@ pub fn parse_last(bytes: &[u8]) -> Result<u64, LogError> {
     value["version"].as_u64().ok_or_else(|| LogError("_last_checkpoint has no version".into()))
 }
 
-/// The live files a checkpoint holds, by decoded path, with their sizes (untrusted bytes: a
-/// panic of the decoder is an error like any other).
+/// The live files a checkpoint holds, by decoded path, with their sizes (untrusted bytes).
 pub fn read_files(bytes: Bytes) -> Result<BTreeMap<String, u64>, LogError> {
-    match catch_unwind(AssertUnwindSafe(|| read(bytes))) {
+    read_table(0, bytes).map(|table| table.active.into_iter().map(|(path, file)| (path, file.size)).collect())
+}
+
+/// The table a checkpoint of `version` holds (untrusted bytes: a panic of the decoder is an
+/// error like any other): its protocol, metadata and live files, which a log replayed from
+/// there extends. The files older versions removed are not in it: [`Table::referenced`] names
+/// the live files only, and [`Table::versions`] starts empty.
+pub fn read_table(version: u64, bytes: Bytes) -> Result<Table, LogError> {
+    match catch_unwind(AssertUnwindSafe(|| read(version, bytes))) {
         Ok(result) => result,
         Err(_) => Err(LogError("the Parquet decoder failed on the checkpoint".into())),
     }
 }
 
-fn read(bytes: Bytes) -> Result<BTreeMap<String, u64>, LogError> {
+/// The string entries of row `row` of a map column.
+fn map_entries(map: &MapArray, row: usize) -> Result<BTreeMap<String, String>, LogError> {
+    let entries = map.value(row);
+    let (Some(keys), Some(values)) =
+        (entries.column(0).as_string_opt::<i32>(), entries.column(1).as_string_opt::<i32>())
+    else {
+        return Err(LogError("the checkpoint has a map that is not of strings".into()));
+    };
+    (0..entries.len())
+        .map(|i| {
+            if keys.is_null(i) || values.is_null(i) {
+                return Err(LogError("the checkpoint has a null map entry".into()));
+            }
+            Ok((keys.value(i).to_owned(), values.value(i).to_owned()))
+        })
+        .collect()
+}
+
+/// A child column of a struct column, of the type `cast` picks.
+fn child<'a, T: ?Sized>(
+    parent: &'a StructArray,
+    name: &str,
+    cast: impl FnOnce(&'a ArrayRef) -> Option<&'a T>,
+) -> Result<&'a T, LogError> {
+    parent
+        .column_by_name(name)
+        .and_then(cast)
+        .ok_or_else(|| LogError(format!("the checkpoint has no readable {name}")))
+}
+
+fn read(version: u64, bytes: Bytes) -> Result<Table, LogError> {
     let err = |e: &dyn std::fmt::Display| LogError(format!("the checkpoint does not read: {e}"));
     let reader =
         ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| err(&e))?.build().map_err(|e| err(&e))?;
-    let mut files = BTreeMap::new();
+    let mut table = Table { version: Some(version), ..Table::default() };
     for batch in reader {
         let batch = batch.map_err(|e| err(&e))?;
-        let add = batch
-            .column_by_name("add")
-            .and_then(|c| c.as_struct_opt())
-            .ok_or_else(|| LogError("the checkpoint has no add column".into()))?;
-        let path = add.column_by_name("path").and_then(|c| c.as_string_opt::<i32>());
-        let size = add.column_by_name("size").and_then(|c| c.as_primitive_opt::<Int64Type>());
-        let (Some(path), Some(size)) = (path, size) else {
-            return Err(LogError("the checkpoint's add has no path or size".into()));
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_struct_opt())
+                .ok_or_else(|| LogError(format!("the checkpoint has no {name} column")))
         };
+        let protocol = column("protocol")?;
+        let writer = child(protocol, "minWriterVersion", |c| c.as_primitive_opt::<Int32Type>())?;
+        for row in (0..protocol.len()).filter(|r| protocol.is_valid(*r) && writer.is_valid(*r)) {
+            table.writer_version = Some(
+                u64::try_from(writer.value(row)).map_err(|_| LogError("a negative writer version".into()))?,
+            );
+        }
+        let meta = column("metaData")?;
+        let id = child(meta, "id", |c| c.as_string_opt::<i32>())?;
+        let schema = child(meta, "schemaString", |c| c.as_string_opt::<i32>())?;
+        let partition_columns = child(meta, "partitionColumns", |c| c.as_list_opt::<i32>())?;
+        let configuration = child(meta, "configuration", |c| c.as_map_opt())?;
+        for row in (0..meta.len()).filter(|r| meta.is_valid(*r)) {
+            if id.is_null(row) || schema.is_null(row) {
+                return Err(LogError(format!("the checkpoint's metaData of row {row} has no id or schema")));
+            }
+            table.id = Some(id.value(row).to_owned());
+            table.schema = Some(schema.value(row).to_owned());
+            let columns = partition_columns.value(row);
+            let columns = columns
+                .as_string_opt::<i32>()
+                .ok_or_else(|| LogError("the checkpoint's partitionColumns are not strings".into()))?;
+            table.partition_columns = columns.iter().map(|c| c.unwrap_or_default().to_owned()).collect();
+            table.configuration =
+                if configuration.is_null(row) { BTreeMap::new() } else { map_entries(configuration, row)? };
+        }
+        let add = column("add")?;
+        let path = child(add, "path", |c| c.as_string_opt::<i32>())?;
+        let size = child(add, "size", |c| c.as_primitive_opt::<Int64Type>())?;
+        let values = child(add, "partitionValues", |c| c.as_map_opt())?;
+        let stats = child(add, "stats", |c| c.as_string_opt::<i32>())?;
         for row in (0..add.len()).filter(|r| add.is_valid(*r)) {
-            if path.is_null(row) || size.is_null(row) {
-                return Err(LogError(format!("the checkpoint's add of row {row} has no path or size")));
+            if path.is_null(row) || size.is_null(row) || values.is_null(row) {
+                return Err(LogError(format!(
+                    "the checkpoint's add of row {row} has no path, size or partition values"
+                )));
             }
             let decoded = super::decode(path.value(row)).map_err(LogError)?;
             let bytes = u64::try_from(size.value(row))
                 .map_err(|_| LogError(format!("{decoded} has a negative size")))?;
-            files.insert(decoded, bytes);
+            let file = ActiveFile {
+                size: bytes,
+                partition_values: map_entries(values, row)?,
+                stats: stats.is_valid(row).then(|| stats.value(row).to_owned()),
+            };
+            table.referenced.insert(decoded.clone());
+            table.active.insert(decoded, file);
         }
     }
-    Ok(files)
+    if table.id.is_none() {
+        return Err(LogError("the checkpoint has no metaData".into()));
+    }
+    Ok(table)
 }
 
 #[cfg(test)]
@@ -284,7 +360,18 @@ mod tests {
         let files = read_files(checkpoint.parquet.clone().into()).unwrap();
         let expected: BTreeMap<String, u64> = table.active.iter().map(|(p, f)| (p.clone(), f.size)).collect();
         assert_eq!(files, expected);
+        // A table read back from its checkpoint is the table (but the history before it), and
+        // checkpoints again to the same bytes.
+        let read = read_table(1, checkpoint.parquet.clone().into()).unwrap();
+        let latest = Table {
+            referenced: table.active.keys().cloned().collect(),
+            versions: BTreeMap::new(),
+            ..table.clone()
+        };
+        assert_eq!(read, latest);
+        assert_eq!(write(&read).unwrap(), checkpoint);
         assert!(read_files(Bytes::from_static(b"PAR1 not a checkpoint")).is_err());
+        assert!(read_table(1, Bytes::from_static(b"PAR1 not a checkpoint")).is_err());
         assert!(due(10) && due(20) && !due(0) && !due(11));
     }
 }

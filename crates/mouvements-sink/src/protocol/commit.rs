@@ -16,23 +16,38 @@ use crate::{Layer, SinkError, layout};
 /// Deletes at once: enough to hide a store's latency.
 const CONCURRENT_DELETES: usize = 32;
 
-/// A table log's entries `(version, bytes)`, in version order.
-type Log = Vec<(u64, Bytes)>;
+/// A table log as a commit reads it: from its newest checkpoint before the latest version
+/// (a long history is not read whole), or whole, from version 0. Untrusted bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogEntries {
+    /// The checkpoint `(version, bytes)` the entries follow; `None` for a log read whole.
+    pub checkpoint: Option<(u64, Bytes)>,
+    /// The entries `(version, bytes)` after it, in version order.
+    pub versions: Vec<(u64, Bytes)>,
+}
+
+impl LogEntries {
+    /// The latest version, if the log has one.
+    pub fn latest(&self) -> Option<u64> {
+        self.versions.last().map(|(v, _)| *v).or(self.checkpoint.as_ref().map(|(v, _)| *v))
+    }
+}
 
 /// The writer of a table log (Delta's): the protocol reads the log and stores what this
 /// returns; it knows the format. Log entries are untrusted input.
 pub trait TableLog: Send + Sync {
-    /// The next commit, given the log's entries `(version, bytes)` in version order and the
-    /// manifest whose latest load it commits (the table must hold the manifest's
-    /// [`table_files`](Manifest::table_files), and a merge records the load's change data
-    /// files), or `None` when the table's latest version already holds exactly these files.
-    fn next_commit(&self, log: &[(u64, Bytes)], manifest: &Manifest) -> Result<Option<Vec<u8>>, String>;
+    /// The next commit, given the log and the manifest whose latest load it commits (the
+    /// table must hold the manifest's [`table_files`](Manifest::table_files), and a merge
+    /// records the load's change data files), or `None` when the table's latest version
+    /// already holds exactly these files.
+    fn next_commit(&self, log: &LogEntries, manifest: &Manifest) -> Result<Option<Vec<u8>>, String>;
 
-    /// The data files any version of the log refers to, relative to the table's folder.
-    fn referenced(&self, log: &[(u64, Bytes)]) -> Result<BTreeSet<String>, String>;
+    /// The data files the log refers to, relative to the table's folder: from any version
+    /// for a log read whole, from the checkpoint's on for one read from a checkpoint.
+    fn referenced(&self, log: &LogEntries) -> Result<BTreeSet<String>, String>;
 
     /// The checkpoint of the log's latest version when that version gets one.
-    fn checkpoint(&self, log: &[(u64, Bytes)]) -> Result<Option<TableCheckpoint>, String>;
+    fn checkpoint(&self, log: &LogEntries) -> Result<Option<TableCheckpoint>, String>;
 }
 
 /// A checkpoint of the table log, ready to store.
@@ -127,7 +142,7 @@ impl Run {
         };
         let log = if self.dataset.layers.contains(Layer::Delta) {
             let log = self.read_log().await?;
-            let latest = log.last().map(|(v, _)| *v);
+            let latest = log.latest();
             let next = self.table_log()?.next_commit(&log, &manifest).map_err(|r| self.log_error(r))?;
             let version = match (next, latest) {
                 (None, Some(latest)) => latest,
@@ -140,7 +155,7 @@ impl Run {
             None
         };
         let files: BTreeSet<&str> = manifest.files().map(|f| f.path.as_str()).collect();
-        self.remove_stale(&survey, &files, log.as_deref()).await?;
+        self.remove_stale(&survey, &files, log.as_ref()).await?;
         lake.faults.after(Step::StaleRemoved)?;
 
         let json = serde_json::to_vec_pretty(&manifest).expect("manifests serialise");
@@ -204,7 +219,7 @@ impl Run {
 
     /// The steps after the manifest, each idempotent: the layers' ([`Run::finish_layers`]),
     /// then `raw/_SUCCESS` last.
-    async fn finish(&self, manifest: &Manifest, log: Option<Log>) -> Result<(), SinkError> {
+    async fn finish(&self, manifest: &Manifest, log: Option<LogEntries>) -> Result<(), SinkError> {
         self.finish_layers(manifest, log).await?;
         self.mark_committed().await
     }
@@ -219,7 +234,7 @@ impl Run {
 
     /// The staging `_SUCCESS`, the Delta commit of the manifest's files and the checkpoint it
     /// is due, each idempotent; `log` is the Delta log as this commit last read it, if it did.
-    async fn finish_layers(&self, manifest: &Manifest, log: Option<Log>) -> Result<(), SinkError> {
+    async fn finish_layers(&self, manifest: &Manifest, log: Option<LogEntries>) -> Result<(), SinkError> {
         let lake = &self.lake;
         if self.dataset.layers.contains(Layer::Staging) {
             lake.objects.put(layout::STAGING_SUCCESS, Bytes::new()).await?;
@@ -241,20 +256,38 @@ impl Run {
         SinkError::Corrupt { url: self.lake.objects.url_of(layout::DELTA_LOG), what: "Delta log", reason }
     }
 
-    /// The Delta log's entries, in version order.
-    async fn read_log(&self) -> Result<Log, SinkError> {
+    /// The Delta log, from its newest checkpoint before the latest version; read whole when
+    /// it has none, or when the table it describes does not read from there.
+    async fn read_log(&self) -> Result<LogEntries, SinkError> {
+        let log = self.read_log_from(true).await?;
+        if log.checkpoint.is_some() && self.table_log()?.referenced(&log).is_err() {
+            return self.read_log_from(false).await;
+        }
+        Ok(log)
+    }
+
+    /// The Delta log, from its newest checkpoint (when `checkpointed`) or from version 0.
+    async fn read_log_from(&self, checkpointed: bool) -> Result<LogEntries, SinkError> {
         let objects = &self.lake.objects;
         let listed = objects.list(layout::DELTA_LOG).await?;
-        let mut versions: Vec<u64> = listed
-            .iter()
-            .filter(|l| !l.leftover)
-            .filter_map(|l| l.name.rsplit('/').next().and_then(layout::parse_delta_commit))
-            .collect();
+        let names = || listed.iter().filter(|l| !l.leftover).filter_map(|l| l.name.rsplit('/').next());
+        let mut versions: Vec<u64> = names().filter_map(layout::parse_delta_commit).collect();
         versions.sort_unstable();
-        let mut log = Vec::with_capacity(versions.len());
-        for version in versions {
+        let latest = versions.last().copied();
+        let newest_checkpoint = names()
+            .filter_map(layout::parse_delta_checkpoint)
+            .filter(|c| checkpointed && latest.is_some_and(|latest| *c < latest))
+            .max();
+        let mut log = LogEntries::default();
+        if let Some(version) = newest_checkpoint
+            && let Some(bytes) = objects.get(&layout::delta_checkpoint(version)).await?
+        {
+            log.checkpoint = Some((version, bytes));
+        }
+        let after = log.checkpoint.as_ref().map(|(v, _)| *v);
+        for version in versions.into_iter().filter(|v| after.is_none_or(|after| *v > after)) {
             if let Some(bytes) = objects.get(&layout::delta_commit(version)).await? {
-                log.push((version, bytes));
+                log.versions.push((version, bytes));
             }
         }
         Ok(log)
@@ -262,7 +295,7 @@ impl Run {
 
     /// Writes the checkpoint of `log`'s latest version when it gets one (idempotent: the same
     /// log, the same bytes), the checkpoint before the pointer to it.
-    async fn checkpoint_table(&self, log: &[(u64, Bytes)]) -> Result<(), SinkError> {
+    async fn checkpoint_table(&self, log: &LogEntries) -> Result<(), SinkError> {
         let Some(checkpoint) = self.table_log()?.checkpoint(log).map_err(|r| self.log_error(r))? else {
             return Ok(());
         };
@@ -275,7 +308,11 @@ impl Run {
     /// the log with it. `known` is the log as last read (read again when absent): if another
     /// writer created the next version since, the log is read again, and must then hold this
     /// dataset (another task of the run committed it).
-    async fn commit_table(&self, manifest: &Manifest, mut known: Option<Log>) -> Result<Log, SinkError> {
+    async fn commit_table(
+        &self,
+        manifest: &Manifest,
+        mut known: Option<LogEntries>,
+    ) -> Result<LogEntries, SinkError> {
         let table_log = self.table_log()?;
         let mut retried = false;
         loop {
@@ -285,10 +322,10 @@ impl Run {
             };
             let next = table_log.next_commit(&log, manifest).map_err(|r| self.log_error(r))?;
             let Some(bytes) = next else { return Ok(log) };
-            let version = log.last().map_or(0, |(v, _)| v + 1);
+            let version = log.latest().map_or(0, |v| v + 1);
             let bytes = Bytes::from(bytes);
             if self.lake.objects.create(&layout::delta_commit(version), bytes.clone()).await? {
-                log.push((version, bytes));
+                log.versions.push((version, bytes));
                 return Ok(log);
             }
             if retried {
@@ -305,14 +342,29 @@ impl Run {
         &self,
         survey: &Survey,
         ours: &BTreeSet<&str>,
-        log: Option<&[(u64, Bytes)]>,
+        log: Option<&LogEntries>,
     ) -> Result<(), SinkError> {
         let own_records = format!("{}/", layout::records_of(&self.key));
         let claim = self.claim().unwrap_or(0);
-        let referenced: BTreeSet<String> = match log {
+        let mut referenced: BTreeSet<String> = match log {
             Some(log) => self.table_log()?.referenced(log).map_err(|r| self.log_error(r))?,
             None => BTreeSet::new(),
         };
+        // A log read from a checkpoint does not name the files older versions removed: the
+        // Delta files it leaves unnamed (kept for time travel, or left by a stopped run) are
+        // judged on the whole log, read only then.
+        let delta = format!("{}/", layout::DELTA);
+        let unnamed = |name: &str, referenced: &BTreeSet<String>| {
+            name.strip_prefix(&delta).is_some_and(|rest| {
+                !layout::hidden(rest) && !referenced.contains(rest) && !ours.contains(name)
+            })
+        };
+        if log.is_some_and(|log| log.checkpoint.is_some())
+            && survey.objects.keys().any(|name| unnamed(name, &referenced))
+        {
+            let whole = self.read_log_from(false).await?;
+            referenced = self.table_log()?.referenced(&whole).map_err(|r| self.log_error(r))?;
+        }
         let stale = |name: &str| {
             if ours.contains(name) {
                 return false;
@@ -326,8 +378,8 @@ impl Run {
             if name.starts_with(&format!("{}/", layout::LABELS)) {
                 return true;
             }
-            if let Some(rest) = name.strip_prefix(&format!("{}/", layout::DELTA)) {
-                return log.is_some() && !layout::hidden(rest) && !referenced.contains(rest);
+            if name.starts_with(&delta) {
+                return log.is_some() && unnamed(name, &referenced);
             }
             !layout::hidden(name)
         };

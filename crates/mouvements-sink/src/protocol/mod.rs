@@ -85,7 +85,7 @@ mod survey;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-pub use commit::{CommitOutcome, TableCheckpoint, TableLog};
+pub use commit::{CommitOutcome, LogEntries, TableCheckpoint, TableLog};
 pub use faults::{Faults, Step};
 pub use prepare::{Run, RunRequest, WriteMode};
 pub use shard::{Output, Produced, ShardOutputs};
