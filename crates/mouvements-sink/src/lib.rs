@@ -49,8 +49,8 @@ pub use manifest::{
 pub use objects::{Listed, Objects};
 pub use protocol::{
     CLOUD_PARQUET_SHAPE, CLOUD_SHAPE, CommitOutcome, Faults, LOCAL_PARQUET_SHAPE, LOCAL_SHAPE, Lake,
-    LogEntries, Output, Produced, Run, RunRequest, ShardOutputs, Step, Survey, TableCheckpoint, TableLog,
-    WriteMode,
+    LogEntries, ManifestRead, Output, Produced, Run, RunRequest, ShardOutputs, Step, Survey, TableCheckpoint,
+    TableLog, WriteMode,
 };
 pub use reader::ObjectReader;
 pub use store::{StoreOptions, StoreSettings, prepare_local};

@@ -42,6 +42,10 @@ pub trait TableLog: Send + Sync {
     /// already holds exactly these files.
     fn next_commit(&self, log: &LogEntries, manifest: &Manifest) -> Result<Option<Vec<u8>>, String>;
 
+    /// Reads the table the log describes (later calls on the same log start from it); an
+    /// error when it does not read.
+    fn replay(&self, log: &LogEntries) -> Result<(), String>;
+
     /// The data files the log refers to, relative to the table's folder: from any version
     /// for a log read whole, from the checkpoint's on for one read from a checkpoint.
     fn referenced(&self, log: &LogEntries) -> Result<BTreeSet<String>, String>;
@@ -260,7 +264,7 @@ impl Run {
     /// it has none, or when the table it describes does not read from there.
     async fn read_log(&self) -> Result<LogEntries, SinkError> {
         let log = self.read_log_from(true).await?;
-        if log.checkpoint.is_some() && self.table_log()?.referenced(&log).is_err() {
+        if log.checkpoint.is_some() && self.table_log()?.replay(&log).is_err() {
             return self.read_log_from(false).await;
         }
         Ok(log)

@@ -109,6 +109,9 @@ pub const LOCAL_PARQUET_SHAPE: UploadShape = UploadShape { part_size: 64 << 10, 
 /// Parts of Parquet files on object stores: the smallest part S3 and GCS accept.
 pub const CLOUD_PARQUET_SHAPE: UploadShape = UploadShape { part_size: 5 << 20, parts_in_flight: 2 };
 
+/// A manifest as read: shared (a long history's is megabytes), or why it is not a valid one.
+pub type ManifestRead = Result<Arc<Manifest>, String>;
+
 /// A lake and its dataset protocol.
 pub struct Lake {
     objects: Objects,
@@ -118,7 +121,7 @@ pub struct Lake {
     faults: Faults,
     /// The manifest last read, and what it parsed to: a run reads it three times or more
     /// (a history of years is megabytes), and it seldom changes in between.
-    manifest_read: Mutex<Option<(Bytes, Result<Manifest, String>)>>,
+    manifest_read: Mutex<Option<(Bytes, ManifestRead)>>,
 }
 
 impl Lake {
@@ -184,7 +187,7 @@ impl Lake {
 
     /// Reads the manifest afresh: `None` when there is none, else the manifest or why it is
     /// not a valid one. The same bytes as the last read are not parsed again.
-    pub async fn read_manifest(&self) -> Result<Option<Result<Manifest, String>>, SinkError> {
+    pub async fn read_manifest(&self) -> Result<Option<ManifestRead>, SinkError> {
         let Some(bytes) = self.objects.get(layout::MANIFEST).await? else { return Ok(None) };
         let mut read = self.manifest_read.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((seen, parsed)) = read.as_ref()
@@ -192,7 +195,7 @@ impl Lake {
         {
             return Ok(Some(parsed.clone()));
         }
-        let parsed = Manifest::parse(&bytes);
+        let parsed = Manifest::parse(&bytes).map(Arc::new);
         *read = Some((bytes, parsed.clone()));
         Ok(Some(parsed))
     }

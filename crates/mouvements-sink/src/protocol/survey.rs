@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use futures::{StreamExt, TryStreamExt};
 
-use super::Lake;
+use super::{Lake, ManifestRead};
 use crate::manifest::{Claim, Manifest, ShardRecord};
 use crate::{SinkError, layout};
 
@@ -29,7 +29,7 @@ pub struct Survey {
     /// Whether `raw/_SUCCESS` exists.
     pub success: bool,
     /// The manifest, or why it is not a valid one.
-    pub manifest: Option<Result<Manifest, String>>,
+    pub manifest: Option<ManifestRead>,
     /// The newest claim.
     pub claim: Option<ClaimSeen>,
     /// Sequence numbers of every claim.
@@ -44,7 +44,7 @@ pub struct Survey {
 impl Survey {
     /// The valid manifest, if any.
     pub fn valid_manifest(&self) -> Option<&Manifest> {
-        self.manifest.as_ref().and_then(|m| m.as_ref().ok())
+        self.manifest.as_ref().and_then(|m| m.as_deref().ok())
     }
 
     /// The objects under a folder (`raw`, `staging/mouvements`…), by name.
