@@ -116,7 +116,7 @@ fn an_append_read_from_a_checkpoint_keeps_what_older_versions_refer_to() {
     for _ in 0..10 {
         ok(&lake, &APPEND, &[]);
     }
-    // Versions 11 and 12 were committed from the checkpoint of version 10; a stray data file
+    // Versions 12 and 13 are committed from the checkpoint of version 10; a stray data file
     // (a stopped run's) goes at the next commit, the files of versions 0 and 1 stay for time travel.
     let stray = "pays=FR/produit=auto/part-00000-of-00001-stray.zstd.parquet";
     std::fs::write(lake.join("delta/mouvements").join(stray), b"PAR1").unwrap();

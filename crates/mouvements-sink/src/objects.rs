@@ -188,12 +188,16 @@ impl Objects {
     /// lake, one `stat` each on one blocking thread.
     pub async fn sizes(&self, names: &[&str]) -> Result<Vec<Option<u64>>, SinkError> {
         if let Some(root) = self.local_root.clone() {
+            for name in names {
+                Self::path(name)?;
+            }
             let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
             let stat = move || {
                 let mut sizes = Vec::with_capacity(owned.len());
                 for name in owned {
                     sizes.push(match std::fs::metadata(root.join(&name)) {
-                        Ok(meta) => meta.is_file().then_some(meta.len()),
+                        // As the listing: whatever is not a folder is an object.
+                        Ok(meta) => (!meta.is_dir()).then_some(meta.len()),
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                         Err(e) => return Err((name, e)),
                     });

@@ -12,8 +12,9 @@ use crate::generate::TOOL;
 
 /// The Delta log of `delta/mouvements`. A commit reads the log several times (its version,
 /// the files it still refers to, the commit, the checkpoint): each read is replayed from the
-/// table the last one left, applying only the versions that are new, so a commit replays a
-/// long history once; and a log read from a checkpoint starts from the table it holds.
+/// table the last one left, applying only the versions that are new; a log read from a
+/// checkpoint starts from the table it holds. (A commit that must also read the log whole,
+/// to judge a file the tail does not name, replays the tail once more after it.)
 #[derive(Default)]
 pub struct DeltaLog {
     replayed: Mutex<Option<Replayed>>,

@@ -272,11 +272,16 @@ fn read(version: u64, bytes: Bytes) -> Result<Table, LogError> {
                 .ok_or_else(|| LogError(format!("the checkpoint has no {name} column")))
         };
         let protocol = column("protocol")?;
+        let reader = child(protocol, "minReaderVersion", |c| c.as_primitive_opt::<Int32Type>())?;
         let writer = child(protocol, "minWriterVersion", |c| c.as_primitive_opt::<Int32Type>())?;
-        for row in (0..protocol.len()).filter(|r| protocol.is_valid(*r) && writer.is_valid(*r)) {
-            table.writer_version = Some(
-                u64::try_from(writer.value(row)).map_err(|_| LogError("a negative writer version".into()))?,
-            );
+        for row in (0..protocol.len()).filter(|r| protocol.is_valid(*r)) {
+            let version = |v: &arrow_array::Int32Array| {
+                v.is_valid(row).then(|| u64::try_from(v.value(row)).ok()).flatten()
+            };
+            let (Some(reader), Some(writer)) = (version(reader), version(writer)) else {
+                return Err(LogError(format!("the checkpoint's protocol of row {row} has no versions")));
+            };
+            table.writer_version = Some(super::supported_protocol(reader, writer).map_err(LogError)?);
         }
         let meta = column("metaData")?;
         let id = child(meta, "id", |c| c.as_string_opt::<i32>())?;
@@ -301,7 +306,8 @@ fn read(version: u64, bytes: Bytes) -> Result<Table, LogError> {
         let path = child(add, "path", |c| c.as_string_opt::<i32>())?;
         let size = child(add, "size", |c| c.as_primitive_opt::<Int64Type>())?;
         let values = child(add, "partitionValues", |c| c.as_map_opt())?;
-        let stats = child(add, "stats", |c| c.as_string_opt::<i32>())?;
+        // Statistics are optional (Delta Spark's `writeStatsAsJson=false` leaves them out).
+        let stats = add.column_by_name("stats").and_then(|c| c.as_string_opt::<i32>());
         for row in (0..add.len()).filter(|r| add.is_valid(*r)) {
             if path.is_null(row) || size.is_null(row) || values.is_null(row) {
                 return Err(LogError(format!(
@@ -314,14 +320,14 @@ fn read(version: u64, bytes: Bytes) -> Result<Table, LogError> {
             let file = ActiveFile {
                 size: bytes,
                 partition_values: map_entries(values, row)?,
-                stats: stats.is_valid(row).then(|| stats.value(row).to_owned()),
+                stats: stats.filter(|s| s.is_valid(row)).map(|s| s.value(row).to_owned()),
             };
             table.referenced.insert(decoded.clone());
             table.active.insert(decoded, file);
         }
     }
-    if table.id.is_none() {
-        return Err(LogError("the checkpoint has no metaData".into()));
+    if table.id.is_none() || table.writer_version.is_none() {
+        return Err(LogError("the checkpoint has no protocol or no metaData".into()));
     }
     Ok(table)
 }
@@ -372,6 +378,10 @@ mod tests {
         assert_eq!(write(&read).unwrap(), checkpoint);
         assert!(read_files(Bytes::from_static(b"PAR1 not a checkpoint")).is_err());
         assert!(read_table(1, Bytes::from_static(b"PAR1 not a checkpoint")).is_err());
+        // A table another writer upgraded past what this tool writes is refused, as in a replay.
+        let newer = Table { writer_version: Some(7), ..table.clone() };
+        let refused = read_table(1, write(&newer).unwrap().parquet.into()).unwrap_err();
+        assert!(refused.to_string().contains("protocol 1/7"), "{refused}");
         assert!(due(10) && due(20) && !due(0) && !due(11));
     }
 }

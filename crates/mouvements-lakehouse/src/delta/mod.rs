@@ -232,16 +232,21 @@ struct CdcAction<'a> {
     size: u64,
 }
 
+/// The writer version of a protocol this tool can extend, or why it cannot.
+fn supported_protocol(reader: u64, writer: u64) -> Result<u64, String> {
+    if reader > READER_VERSION || writer > WRITER_VERSION {
+        return Err(format!(
+            "protocol {reader}/{writer}: this tool reads {READER_VERSION} and writes {WRITER_VERSION}"
+        ));
+    }
+    Ok(writer)
+}
+
 /// Applies one line's actions to the table.
 fn apply(table: &mut Table, action: Action, change: &mut VersionChange) -> Result<(), String> {
     if let Some(protocol) = action.protocol {
-        let (reader, writer) = (protocol.min_reader_version, protocol.min_writer_version);
-        if reader > READER_VERSION || writer > WRITER_VERSION {
-            return Err(format!(
-                "protocol {reader}/{writer}: this tool reads {READER_VERSION} and writes {WRITER_VERSION}"
-            ));
-        }
-        table.writer_version = Some(writer);
+        table.writer_version =
+            Some(supported_protocol(protocol.min_reader_version, protocol.min_writer_version)?);
     }
     if let Some(meta) = action.meta_data {
         table.id = Some(meta.id.into_owned());

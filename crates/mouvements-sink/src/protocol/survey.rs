@@ -35,7 +35,8 @@ pub struct Survey {
     /// Sequence numbers of every claim.
     pub claims: Vec<u64>,
     /// Every object under `raw/`, `staging/mouvements/`, `staging/changes/` and `delta/mouvements/`, by name
-    /// (relative to the base), with its size when the listing read it (see [`Lake::stored_sizes`]).
+    /// (relative to the base), with its size when the listing read it (a store's does; a local
+    /// walk reads names only, and the protocol reads the sizes it checks on demand).
     pub objects: BTreeMap<String, Option<u64>>,
     /// Unfinished local uploads (`name#N` files) in those folders.
     pub leftovers: Vec<String>,
