@@ -281,10 +281,10 @@ fn is_leftover(name: &str) -> bool {
 }
 
 /// Every file under the folder `prefix` of a local lake, named relative to `root`, its size
-/// unread: objects, and leftover uploads marked as such. A symbolic link to a file is followed (a broken one
-/// is skipped, as object_store does); one to a folder is not walked (no loop can hold the
-/// walk); entries removed while the walk runs are skipped, and names that are not UTF-8 are
-/// no object of this lake.
+/// unread: objects, and leftover uploads marked as such. A symbolic link to a file is
+/// followed (a broken one is skipped, as object_store does); one to a folder is not walked
+/// (no loop can hold the walk); entries removed while the walk runs are skipped, and names
+/// that are not UTF-8 are no object of this lake.
 fn list_local(root: &std::path::Path, prefix: &str) -> std::io::Result<Vec<Listed>> {
     let mut listed = Vec::new();
     let mut folders = vec![root.join(prefix)];
